@@ -1,0 +1,87 @@
+"""Tokenized (prompt, text) pairs and dynamically padded batches of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn.utils.rnn import pad_sequence
+from transformers import PreTrainedTokenizerBase
+
+from emotrain.models.prompt import EmotionPrompt, emotion_positions
+
+
+@dataclass(frozen=True)
+class EncodedSplit:
+    """One split, tokenized once; every example shares the prompt and so the positions."""
+
+    input_ids: list[torch.Tensor]
+    token_type_ids: list[torch.Tensor] | None
+    labels: torch.Tensor  # [n, N] float
+    positions: list[list[int]]  # per emotion, token positions inside the prompt
+    pad_id: int
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+def encode_pairs(
+    tokenizer: PreTrainedTokenizerBase,
+    prompt: EmotionPrompt,
+    texts: Sequence[str],
+    labels: np.ndarray,
+    max_length: int,
+) -> EncodedSplit:
+    """Encode (prompt, text) pairs; only the text is truncated."""
+    prompt_only = tokenizer(prompt.text, "")
+    if len(prompt_only["input_ids"]) >= max_length:
+        raise ValueError(
+            f"model.max_length: {max_length} tokens cannot hold the emotion prompt "
+            f"({len(prompt_only['input_ids'])} tokens) plus any text"
+        )
+    encoding = tokenizer(
+        [prompt.text] * len(texts), list(texts), truncation="only_second",
+        max_length=max_length, return_offsets_mapping=True,
+    )  # fmt: skip
+    positions = emotion_positions(encoding, prompt.spans)
+    prefix = max(max(group) for group in positions) + 1
+    reference = encoding["input_ids"][0][:prefix]
+    if any(ids[:prefix] != reference for ids in encoding["input_ids"]):
+        raise ValueError("the prompt did not tokenize identically in every example")
+    types = encoding.get("token_type_ids")
+    return EncodedSplit(
+        input_ids=[torch.tensor(ids) for ids in encoding["input_ids"]],
+        token_type_ids=[torch.tensor(t) for t in types] if types is not None else None,
+        labels=torch.as_tensor(labels, dtype=torch.float32),
+        positions=positions,
+        pad_id=int(tokenizer.pad_token_id),
+    )
+
+
+def batches(
+    split: EncodedSplit, batch_size: int, generator: torch.Generator | None = None
+) -> Iterator[dict[str, torch.Tensor]]:
+    """Batches padded to their own longest example; shuffled when a generator is given."""
+    order = (
+        torch.randperm(len(split), generator=generator)
+        if generator is not None
+        else torch.arange(len(split))
+    )
+    for start in range(0, len(split), batch_size):
+        index = order[start : start + batch_size].tolist()
+        input_ids = pad_sequence(
+            [split.input_ids[i] for i in index], batch_first=True, padding_value=split.pad_id
+        )
+        lengths = torch.tensor([len(split.input_ids[i]) for i in index])
+        batch = {
+            "input_ids": input_ids,
+            "attention_mask": (torch.arange(input_ids.shape[1]) < lengths[:, None]).long(),
+            "labels": split.labels[index],
+        }
+        if split.token_type_ids is not None:
+            batch["token_type_ids"] = pad_sequence(
+                [split.token_type_ids[i] for i in index], batch_first=True, padding_value=0
+            )
+        yield batch

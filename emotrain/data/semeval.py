@@ -1,0 +1,114 @@
+"""Reader for SemEval 2018 Task 1 E-c files (English, Spanish, Arabic), validated line by line."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from emotrain.emotions import SEMEVAL_EMOTIONS
+
+Split = Literal["train", "dev", "test"]
+SemEvalLanguage = Literal["english", "spanish", "arabic"]
+
+_FOLDER = {"english": ("English", "En"), "spanish": ("Spanish", "Es"), "arabic": ("Arabic", "Ar")}
+_SPLIT_SUFFIX = {"train": "train", "dev": "dev", "test": "test-gold"}
+HEADER: tuple[str, ...] = ("ID", "Tweet", *SEMEVAL_EMOTIONS)
+
+
+class _Rows(Protocol):
+    """What ``csv.reader`` returns (the stdlib exposes no public type for it)."""
+
+    line_num: int
+
+    def __iter__(self) -> Iterator[list[str]]: ...
+    def __next__(self) -> list[str]: ...
+
+
+class DataFileError(ValueError):
+    """A data file that cannot be read as promised; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class EmotionData:
+    """Texts with a 0/1 label matrix over ``emotions`` (an all-zero row is neutral)."""
+
+    ids: list[str]
+    texts: list[str]
+    labels: np.ndarray  # [n, len(emotions)], float32 0/1
+    emotions: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def head(self, n: int | None) -> EmotionData:
+        if n is None or n >= len(self):
+            return self
+        return EmotionData(self.ids[:n], self.texts[:n], self.labels[:n], self.emotions)
+
+
+def demo_root() -> Path:
+    """The small English dataset shipped with the package (written for this project)."""
+    return Path(str(resources.files("emotrain") / "demo_data"))
+
+
+def semeval_path(root: Path, language: SemEvalLanguage, split: Split) -> Path:
+    """Locate a split under ``root``, accepting the official bundle's extra ``E-c/`` level."""
+    folder, code = _FOLDER[language]
+    name = f"2018-E-c-{code}-{_SPLIT_SUFFIX[split]}.txt"
+    candidates = [root / folder / name, root / folder / "E-c" / name]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise DataFileError(f"{candidates[0]}: file not found (data root {root})")
+
+
+def read_semeval(path: Path) -> EmotionData:
+    """Read one E-c file. Quoting is off: tweets contain bare quote characters."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return _parse(path, csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    except UnicodeDecodeError as err:
+        raise DataFileError(f"{path}: not valid UTF-8 ({err.reason} at byte {err.start})") from None
+    except OSError as err:
+        raise DataFileError(f"{path}: cannot read ({err.strerror})") from None
+
+
+def load_semeval(root: Path, language: SemEvalLanguage, split: Split) -> EmotionData:
+    return read_semeval(semeval_path(root, language, split))
+
+
+def _parse(path: Path, rows: _Rows) -> EmotionData:
+    header = next(rows, None)
+    if header is None:
+        raise DataFileError(f"{path}:1: empty file, expected the header {' '.join(HEADER)}")
+    if tuple(header) != HEADER:
+        raise DataFileError(
+            f"{path}:1: wrong header {header!r}; expected the {len(HEADER)} columns "
+            f"{' '.join(HEADER)}"
+        )
+    ids: list[str] = []
+    texts: list[str] = []
+    labels: list[list[int]] = []
+    for row in rows:
+        line = rows.line_num
+        if len(row) != len(HEADER):
+            raise DataFileError(
+                f"{path}:{line}: {len(row)} columns, expected {len(HEADER)} "
+                f"(ID, Tweet and {len(SEMEVAL_EMOTIONS)} labels)"
+            )
+        values = row[2:]
+        bad = [(e, v) for e, v in zip(SEMEVAL_EMOTIONS, values, strict=True) if v not in ("0", "1")]
+        if bad:
+            emotion, value = bad[0]
+            raise DataFileError(f"{path}:{line}: label {emotion}={value!r} is not 0 or 1")
+        ids.append(row[0])
+        texts.append(row[1])
+        labels.append([int(v) for v in values])
+    matrix = np.asarray(labels, dtype=np.float32).reshape(len(labels), len(SEMEVAL_EMOTIONS))
+    return EmotionData(ids, texts, matrix, SEMEVAL_EMOTIONS)

@@ -1,0 +1,1 @@
+"""Encoders and the emotion models built on them."""

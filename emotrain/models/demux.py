@@ -1,0 +1,43 @@
+"""Demux: emotion words as the first sequence, each emotion's contextual embedding scored by a
+shared head."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+
+
+class DemuxOutput(NamedTuple):
+    logits: torch.Tensor  # [B, N]
+    emotion_states: torch.Tensor  # [B, N, D], the h_e of the losses on representations
+
+
+class Demux(nn.Module):
+    """The emotion set is an input (a pooling matrix), not a weight, so it can change at
+    evaluation time (unseen emotions, another language's words)."""
+
+    def __init__(self, encoder: PreTrainedModel, dropout: float) -> None:
+        super().__init__()
+        self.encoder = encoder
+        width = encoder.config.hidden_size
+        self.head = nn.Sequential(
+            nn.Linear(width, width), nn.Tanh(), nn.Dropout(dropout), nn.Linear(width, 1)
+        )
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        pooling: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> DemuxOutput:
+        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        hidden = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, **extra
+        ).last_hidden_state
+        prompt_states = hidden[:, : pooling.shape[1]]
+        states = torch.einsum("np,bpd->bnd", pooling.to(hidden.dtype), prompt_states)
+        return DemuxOutput(self.head(states).squeeze(-1), states)
