@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from emotrain.config import LossConfig
+from emotrain.losses_config import LossConfig
 
 
 def label_correlation(labels: np.ndarray) -> np.ndarray:

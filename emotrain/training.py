@@ -21,8 +21,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from emotrain.config import EvalConfig, OptimConfig, TrainConfig
 from emotrain.data.batches import EncodedSplit, batches, encode_pairs
-from emotrain.data.preprocess import preprocess_many
-from emotrain.data.semeval import EmotionData, demo_root, load_semeval
+from emotrain.data.loading import load_splits
 from emotrain.emotions import emotion_word
 from emotrain.losses import Objective
 from emotrain.metrics import multilabel_metrics
@@ -31,7 +30,6 @@ from emotrain.models.encoder import build_encoder
 from emotrain.models.prompt import EmotionPrompt, pooling_matrix
 
 Report = Callable[[dict[str, float]], None]
-SPLITS = ("train", "dev", "test")
 
 
 class TrainingDiverged(RuntimeError):
@@ -73,7 +71,7 @@ def train(config: TrainConfig | Mapping[str, Any], report: Report | None = None)
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
 
-    data = load_splits(cfg)
+    data = load_splits(cfg.data)
     emotions = data["train"].emotions
     prompt = EmotionPrompt.build(
         [emotion_word(e, cfg.data.language) for e in emotions], cfg.data.language
@@ -142,19 +140,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def load_splits(cfg: TrainConfig) -> dict[str, EmotionData]:
-    """Train, dev and test, cut to the configured sizes and preprocessed."""
-    root = cfg.data.root if cfg.data.root is not None else demo_root()
-    limits = {"train": cfg.data.train_limit, "dev": cfg.data.eval_limit}
-    limits["test"] = cfg.data.eval_limit
-    data = {}
-    for split in SPLITS:
-        raw = load_semeval(root, cfg.data.language, split).head(limits[split])
-        texts = preprocess_many(raw.texts, cfg.data.preprocess)
-        data[split] = EmotionData(raw.ids, texts, raw.labels, raw.emotions)
-    return data
 
 
 def build_optimizer(

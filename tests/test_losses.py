@@ -9,8 +9,8 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from emotrain.config import LossConfig
 from emotrain.losses import Objective, intra_loss, label_correlation, pull_weights
+from emotrain.losses_config import LossConfig
 
 LOGITS = torch.tensor([[1.0, -1.0, 0.5], [0.2, 0.3, -0.4]])
 GOLD = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])

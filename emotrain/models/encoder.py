@@ -14,7 +14,7 @@ from transformers import (
     RobertaConfig,
 )
 
-from emotrain.config import EncoderConfig
+from emotrain.models.config import EncoderConfig
 from emotrain.models.local_tokenizers import byte_bpe_tokenizer, wordpiece_tokenizer
 
 # Hub names whose weights also install offline from the package registry.
