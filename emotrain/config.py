@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from emotrain.data.config import DataConfig
-from emotrain.losses_config import LossConfig
+from emotrain.losses import LossConfig
 from emotrain.models.config import ModelConfig
 from emotrain.section import Section
+
+RUNTIME_FIELDS = {"threads", "output_dir", "cache_dir"}  # how a run executes, not what it learns
 
 
 class OptimConfig(Section):
@@ -33,18 +36,68 @@ class EvalConfig(Section):
     batch_size: int = Field(default=128, ge=1)
 
 
+class TransferConfig(Section):
+    """Zero-shot settings of the transfer paper: what is left out of training and what the
+    evaluation scores instead."""
+
+    exclude_emotions: list[str] = Field(
+        default=[], description="left out of the training prompt and labels, still evaluated"
+    )
+    eval_clusters: Path | None = Field(
+        default=None, description="evaluate on clusters: a JSON file {cluster: [member emotions]}"
+    )
+    cluster_pooling: Literal["mean", "max"] = Field(
+        default="mean", description="a cluster's score: mean of its members' tokens, or max logit"
+    )
+    freeze_emotion_embeddings: bool = Field(
+        default=False, description="keep the emotion words' input embeddings at their start values"
+    )
+
+
 class TrainConfig(Section):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     loss: LossConfig = LossConfig()
     optim: OptimConfig = OptimConfig()
     eval: EvalConfig = EvalConfig()
+    transfer: TransferConfig = TransferConfig()
+    stage: Literal["dev", "test"] = Field(
+        default="dev",
+        description="dev: train on train, early-stop on dev, test with the best weights; test "
+        "(the protocol's second stage): train on train+dev for optim.max_epochs, score test",
+    )
     seed: int = 0
     threads: int | None = Field(default=None, ge=1, description="torch threads; runtime only")
+    cache_dir: Path | Literal["off"] | None = Field(
+        default=None,
+        description="tokenized-data cache; None: $EMOTRAIN_CACHE or ~/.cache/emotrain; off: none",
+    )
+    output_dir: Path | None = Field(
+        default=None, description="save the best model here (runtime only, not part of the key)"
+    )
+
+    @model_validator(mode="after")
+    def _model_supports_the_rest(self) -> Self:
+        if self.model.kind != "memo":
+            return self
+        if self.loss.uses_representations:
+            raise ValueError(
+                "loss: representation losses (local_on: representations, global_loss) need "
+                "per-emotion representations: model.kind demux"
+            )
+        transfer = self.transfer
+        if transfer.eval_clusters is not None or transfer.freeze_emotion_embeddings:
+            raise ValueError("transfer: clusters and frozen emotion embeddings need Demux")
+        if transfer.exclude_emotions and self.model.memo_head == "classifier":
+            raise ValueError(
+                "transfer.exclude_emotions: the MEmo classifier has one output per trained "
+                "emotion; use memo_head: mlm or model.kind: demux"
+            )
+        return self
 
     def identity(self) -> dict[str, Any]:
         """The fields that define what is learned: everything but the seed and the runtime."""
-        return self.model_dump(mode="json", exclude={"seed", "threads"})
+        return self.model_dump(mode="json", exclude=RUNTIME_FIELDS | {"seed"})
 
     def config_key(self) -> str:
         return stable_hash(self.identity())

@@ -1,4 +1,4 @@
-"""``train(config, report) -> TrainResult``: one seeded Demux run, read top to bottom.
+"""``train(config, report) -> TrainResult``: one seeded run (Demux or MEmo), top to bottom.
 
 Seeds everything before the model is built, trains with AdamW and linear warm-up/decay,
 evaluates dev after every epoch (``report`` gets those metrics), stops early on the dev metric,
@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,15 +20,20 @@ import torch
 from pydantic import BaseModel
 from transformers import get_linear_schedule_with_warmup
 
+from emotrain.checkpoint import save_model
 from emotrain.config import EvalConfig, OptimConfig, TrainConfig
-from emotrain.data.batches import EncodedSplit, batches, encode_pairs
+from emotrain.data.batches import batches
+from emotrain.data.clusters import cluster_labels, read_clusters
 from emotrain.data.loading import load_splits
+from emotrain.data.semeval import EmotionData
+from emotrain.data.token_cache import default_cache_dir
+from emotrain.emotion_sets import EmotionSet, ScoredSplit, freeze_rows, scored_split
 from emotrain.emotions import emotion_word
+from emotrain.inference import probabilities
 from emotrain.losses import Objective
 from emotrain.metrics import multilabel_metrics
-from emotrain.models.demux import Demux
-from emotrain.models.encoder import build_encoder
-from emotrain.models.prompt import EmotionPrompt, pooling_matrix
+from emotrain.models.factory import build_model
+from emotrain.models.memo import memo_template
 
 Report = Callable[[dict[str, float]], None]
 
@@ -72,21 +78,23 @@ def train(config: TrainConfig | Mapping[str, Any], report: Report | None = None)
     seed_everything(cfg.seed)
 
     data = load_splits(cfg.data)
-    emotions = data["train"].emotions
-    prompt = EmotionPrompt.build(
-        [emotion_word(e, cfg.data.language) for e in emotions], cfg.data.language
-    )
-    encoder, tokenizer = build_encoder(
-        cfg.model.encoder, [*data["train"].texts, prompt.text], cfg.model.max_length
-    )
-    model = Demux(encoder, cfg.model.dropout)
-    encoded = {
-        name: encode_pairs(tokenizer, prompt, split.texts, split.labels, cfg.model.max_length)
-        for name, split in data.items()
-    }
-    pooling = pooling_matrix(encoded["train"].positions)
-    objective = Objective.build(cfg.loss, data["train"].labels)
-    steps_per_epoch = -(-len(encoded["train"]) // cfg.optim.batch_size)
+    if cfg.stage == "test":  # the protocol's second stage: dev becomes training data
+        data["train"] = data["train"].concat(data["dev"])
+    train_set, eval_set = emotion_sets(cfg, data["train"].emotions)
+    train_data = data["train"].select(train_set.names)
+    eval_data = {name: eval_labels(cfg, data[name]) for name in ("dev", "test")}
+    template = memo_template(cfg.data.language, cfg.model.template)
+    corpus = [*train_data.texts, template, *(w for words in eval_set.words for w in words)]
+    model, tokenizer = build_model(cfg.model, corpus, len(train_set.names))
+
+    def scored(emotion_set: EmotionSet, split: EmotionData) -> ScoredSplit:
+        return scored_split(cfg, tokenizer, emotion_set, split, _cache_dir(cfg))
+
+    train_split = scored(train_set, train_data)
+    eval_splits = {name: scored(eval_set, split) for name, split in eval_data.items()}
+    restore_frozen = _frozen_embeddings(cfg, model, [train_split, *eval_splits.values()])
+    objective = Objective.build(cfg.loss, train_data.labels, train_set.names)
+    steps_per_epoch = -(-len(train_split.split) // cfg.optim.batch_size)
     optimizer, scheduler = build_optimizer(model, cfg.optim, steps_per_epoch)
     shuffle = torch.Generator().manual_seed(cfg.seed)
 
@@ -97,18 +105,25 @@ def train(config: TrainConfig | Mapping[str, Any], report: Report | None = None)
     for epoch in range(1, cfg.optim.max_epochs + 1):
         model.train()
         train_loss = 0.0
-        for step, batch in enumerate(batches(encoded["train"], cfg.optim.batch_size, shuffle)):
+        for step, batch in enumerate(batches(train_split.split, cfg.optim.batch_size, shuffle)):
             labels = batch.pop("labels")
-            loss = objective(model(**batch, pooling=pooling).logits, labels)
+            output = model(**batch, **train_split.model_inputs)
+            loss = objective(output.logits, labels, output.emotion_states)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(f"loss is {loss.item()} at epoch {epoch}, step {step + 1}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
+            restore_frozen()
             train_loss += loss.detach() * len(labels)
-        dev = evaluate(model, encoded["dev"], pooling, cfg.eval, emotions)
-        record = {"epoch": epoch, "train_loss": float(train_loss) / len(encoded["train"])}
+        record = {"epoch": epoch, "train_loss": float(train_loss) / len(train_split.split)}
+        if cfg.stage == "test":  # no dev to choose with: the last epoch is the one kept
+            history.append(record)
+            if report is not None:
+                report(record)
+            continue
+        dev = evaluate(model, eval_splits["dev"], cfg.eval)
         record |= _prefixed("dev_", dev)
         history.append(record)
         if best is None or dev[key] > best.score:
@@ -119,21 +134,52 @@ def train(config: TrainConfig | Mapping[str, Any], report: Report | None = None)
             break
     seconds = time.perf_counter() - started
 
-    assert best is not None  # max_epochs >= 1
-    model.load_state_dict(best.state)
+    if best is not None:
+        model.load_state_dict(best.state)
+    if cfg.output_dir is not None:
+        save_model(cfg.output_dir, model, tokenizer, cfg, train_set.names)
     return TrainResult(
         seed=cfg.seed,
         config_key=cfg.config_key(),
         trial_key=cfg.trial_key(),
-        best_epoch=best.epoch,
+        best_epoch=best.epoch if best is not None else len(history),
         epochs_run=len(history),
         stopped_early=len(history) < cfg.optim.max_epochs,
-        best_dev=evaluate(model, encoded["dev"], pooling, cfg.eval, emotions),
-        test=evaluate(model, encoded["test"], pooling, cfg.eval, emotions),
+        best_dev=evaluate(model, eval_splits["dev"], cfg.eval) if best is not None else {},
+        test=evaluate(model, eval_splits["test"], cfg.eval),
         history=history,
         train_seconds=seconds,
-        train_examples_per_second=len(history) * len(encoded["train"]) / seconds,
+        train_examples_per_second=len(history) * len(train_split.split) / seconds,
     )
+
+
+def emotion_sets(cfg: TrainConfig, emotions: tuple[str, ...]) -> tuple[EmotionSet, EmotionSet]:
+    """What training scores (held-out emotions removed) and what evaluation scores (every
+    emotion, or the clusters)."""
+    excluded = cfg.transfer.exclude_emotions
+    unknown = sorted(set(excluded) - set(emotions))
+    if unknown:
+        raise ValueError(f"transfer.exclude_emotions: unknown emotion {', '.join(unknown)}")
+    kept = tuple(e for e in emotions if e not in excluded)
+    if not kept:
+        raise ValueError("transfer.exclude_emotions: every emotion is excluded")
+    train_set = EmotionSet.of_emotions(kept, prompt_words(cfg, kept))
+    if cfg.transfer.eval_clusters is not None:
+        return train_set, EmotionSet.of_clusters(read_clusters(cfg.transfer.eval_clusters))
+    return train_set, EmotionSet.of_emotions(emotions, prompt_words(cfg, emotions))
+
+
+def prompt_words(cfg: TrainConfig, emotions: tuple[str, ...]) -> list[str]:
+    """SemEval's English names in the prompt language; other datasets' names are their words."""
+    if cfg.data.dataset != "semeval":
+        return list(emotions)
+    return [emotion_word(e, cfg.data.language) for e in emotions]
+
+
+def eval_labels(cfg: TrainConfig, split: EmotionData) -> EmotionData:
+    if cfg.transfer.eval_clusters is None:
+        return split
+    return cluster_labels(split, read_clusters(cfg.transfer.eval_clusters))
 
 
 def seed_everything(seed: int) -> None:
@@ -143,7 +189,7 @@ def seed_everything(seed: int) -> None:
 
 
 def build_optimizer(
-    model: Demux, optim: OptimConfig, steps_per_epoch: int
+    model: torch.nn.Module, optim: OptimConfig, steps_per_epoch: int
 ) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW with the head on its own learning rate; linear warm-up then linear decay."""
     groups = [
@@ -156,22 +202,27 @@ def build_optimizer(
     return optimizer, scheduler
 
 
-def evaluate(
-    model: Demux,
-    split: EncodedSplit,
-    pooling: torch.Tensor,
-    config: EvalConfig,
-    emotions: tuple[str, ...],
-) -> dict[str, float]:
-    model.eval()
-    predicted = []
-    with torch.inference_mode():
-        for batch in batches(split, config.batch_size):
-            batch.pop("labels")
-            logits = model(**batch, pooling=pooling).logits
-            predicted.append(torch.sigmoid(logits) >= config.threshold)
-    matrix = torch.cat(predicted).numpy()
-    return multilabel_metrics(split.labels.numpy(), matrix, emotions, config.zero_division)
+def evaluate(model: torch.nn.Module, scored: ScoredSplit, config: EvalConfig) -> dict[str, float]:
+    scores = probabilities(model, scored.split, scored.model_inputs, config.batch_size)
+    labels = scored.split.labels.numpy()
+    return multilabel_metrics(
+        labels, scores >= config.threshold, scored.names, config.zero_division
+    )
+
+
+def _cache_dir(cfg: TrainConfig) -> Path | None:
+    if cfg.cache_dir == "off":
+        return None
+    return (cfg.cache_dir or default_cache_dir()) / "splits"
+
+
+def _frozen_embeddings(
+    cfg: TrainConfig, model: torch.nn.Module, splits: list[ScoredSplit]
+) -> Callable[[], None]:
+    if not cfg.transfer.freeze_emotion_embeddings:
+        return lambda: None
+    token_ids = set().union(*(split.emotion_token_ids() for split in splits))
+    return freeze_rows(model.encoder.get_input_embeddings(), token_ids)
 
 
 @dataclass

@@ -138,3 +138,42 @@ def test_config_is_strict_and_frozen() -> None:
     config = PreprocessConfig()
     with pytest.raises(pydantic.ValidationError):
         config.users = False
+
+
+REDDIT = PreprocessConfig(reddit=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[NAME] is right", "@user is right"),
+        ("[NAME]'s take on [RELIGION]", "@user's take on religion"),
+        ("Happy cake day u/sneakpeekbot!", "happy cake day @user!"),
+        ("as /u/Some-User_1 said", "as @user said"),
+        ("post it on r/AskReddit", "post it on subreddit askreddit"),
+        ("banned from /r/chicagobulls.", "banned from subreddit chicagobulls."),
+        ("r/trashy r/iamatotalpieceofshit", "subreddit trashy subreddit iamatotalpieceofshit"),
+        ("see https://www.reddit.com/r/x/comments/1 now", "see url now"),
+        ("the owner/manager, mr/ms [NAME]", "the owner/manager, mr/ms @user"),
+        ("[TEAM] won", "[team] won"),  # only names and religions are masks
+    ],
+)
+def test_reddit_step(text: str, expected: str) -> None:
+    assert preprocess(text, REDDIT) == expected
+
+
+def test_reddit_step_alone_makes_mentions() -> None:
+    only_reddit = PreprocessConfig(
+        **{name: name == "reddit" for name in PreprocessConfig.model_fields}
+    )
+    text = "[NAME] and /u/Bob on /r/Hockey about [RELIGION] (reddit.com/r/x)"
+    assert preprocess(text, only_reddit) == (
+        "@name and @user on subreddit Hockey about religion (reddit.com/r/x)"
+    )
+
+
+def test_reddit_step_is_off_by_default() -> None:
+    assert preprocess("[NAME] on r/hockey") == "[name] on r/hockey"
+    assert preprocess("[NAME] on r/hockey", PreprocessConfig(reddit=True, users=False)) == (
+        "@name on subreddit hockey"
+    )

@@ -3,22 +3,100 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from emotrain.data.preprocess import PreprocessConfig
 from emotrain.data.semeval import SemEvalLanguage
 from emotrain.section import Section
 
+Dataset = Literal["semeval", "goemotions", "table"]
+
+TABLE_FILES = ("train_file", "dev_file", "test_file")
+TABLE_ONLY = (*TABLE_FILES, "text_column", "id_column", "labels_column", "emotions", "delimiter")
+
 
 class DataConfig(Section):
-    dataset: Literal["semeval"] = "semeval"
+    dataset: Dataset = Field(
+        default="semeval",
+        description="semeval (root + language), goemotions (root), or table (your own "
+        "CSV/TSV files: train_file, dev_file, test_file)",
+    )
     root: Path | None = Field(
         default=None,
-        description="SemEval data root; None uses the demo data shipped inside emotrain",
+        description="semeval: the folder holding English/, Spanish/, Arabic/ (None: the demo "
+        "data shipped inside emotrain); goemotions: the folder holding train.tsv, dev.tsv, "
+        "test.tsv and emotions.txt (required); table: unused",
     )
-    language: SemEvalLanguage = "english"
+    language: SemEvalLanguage = Field(
+        default="english",
+        description="semeval: which language's files; every dataset: the prompt language",
+    )
+    train_file: Path | None = Field(default=None, description="table: the train CSV/TSV")
+    dev_file: Path | None = Field(default=None, description="table: the dev CSV/TSV")
+    test_file: Path | None = Field(default=None, description="table: the test CSV/TSV")
+    text_column: str = Field(default="text", min_length=1, description="table: the text column")
+    id_column: str | None = Field(
+        default="id", description="table: the id column if the header has it (else line numbers)"
+    )
+    labels_column: str | None = Field(
+        default=None,
+        description="table: one column listing the emotions ('joy,anger', 'joy;anger', or empty "
+        "for neutral); None: one 0/1 column per emotion",
+    )
+    emotions: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="table: the emotions, in prompt order; None: every 0/1 column in header "
+        "order, or with labels_column every emotion found, sorted",
+    )
+    delimiter: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1,
+        description="table: the field delimiter; None: from the extension (.csv comma, .tsv tab)",
+    )
     train_limit: int | None = Field(default=None, ge=1, description="keep the first N train rows")
     eval_limit: int | None = Field(default=None, ge=1, description="keep the first N dev/test rows")
-    preprocess: PreprocessConfig = PreprocessConfig()
+    preprocess: PreprocessConfig = Field(
+        default=PreprocessConfig(),
+        description="text normalisation; no dataset switches a step on by itself: for "
+        "GoEmotions set preprocess.reddit: true",
+    )
+
+    @model_validator(mode="after")
+    def _fields_fit_the_dataset(self) -> Self:
+        if self.dataset == "goemotions" and self.root is None:
+            raise ValueError(
+                "root is required for dataset goemotions (the folder holding train.tsv, dev.tsv, "
+                "test.tsv and emotions.txt)"
+            )
+        if self.dataset == "table":
+            self._check_table()
+        else:
+            self._check_no_table_fields()
+        return self
+
+    def _check_table(self) -> None:
+        missing = [name for name in TABLE_FILES if getattr(self, name) is None]
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            raise ValueError(f"{', '.join(missing)} {verb} required for dataset table")
+        if self.root is not None:
+            raise ValueError(
+                "root is not used by dataset table; give train_file, dev_file, test_file"
+            )
+        if self.emotions is not None and len(set(self.emotions)) != len(self.emotions):
+            raise ValueError(f"emotions: duplicate names in {self.emotions}")
+        if self.emotions is not None and not all(name.strip() for name in self.emotions):
+            raise ValueError(f"emotions: an empty name in {self.emotions}")
+        if self.labels_column is not None and self.labels_column == self.text_column:
+            raise ValueError("labels_column and text_column name the same column")
+
+    def _check_no_table_fields(self) -> None:
+        # Compared with the defaults (not fields_set) so a dumped config validates again.
+        defaults = DataConfig.model_fields
+        for name in TABLE_ONLY:
+            if getattr(self, name) != defaults[name].default:
+                raise ValueError(f"{name} only applies to dataset table, not {self.dataset}")

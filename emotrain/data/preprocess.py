@@ -1,4 +1,4 @@
-"""Tweet normalisation: a small, switchable replacement for the ekphrasis pipeline."""
+"""Tweet and Reddit normalisation: a small, switchable replacement for the ekphrasis pipeline."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 import emoji
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 # Combining marks (Latin accents, Arabic harakat) are not ``\w`` in Python's ``re``,
 # yet they belong inside a hashtag; without them "#مَرحبا" would be cut after the first letter.
@@ -35,13 +35,23 @@ _PHONE_RE = re.compile(
 # URL fragments are excluded by the lookbehind.
 _HASHTAG_RE = re.compile(rf"(?<![\w#&/])#((?:[\w{_MARKS}])*[^\W\d_](?:[\w{_MARKS}])*)")
 _WHITESPACE_RE = re.compile(r"\s+")
+# Reddit references ("r/x", "/r/x", "u/x", "/u/x"). The lookbehind keeps them from matching inside
+# URLs ("reddit.com/r/x") and words ("owner/manager").
+_SUBREDDIT_RE = re.compile(r"(?<![\w/])/?r/(\w+)")
+_REDDIT_USER_RE = re.compile(r"(?<![\w/])/?u/[\w-]+")
 
 
 class PreprocessConfig(BaseModel):
-    """Which normalisation steps to apply; every step is on by default."""
+    """Which normalisation steps to apply; every tweet step is on by default, Reddit's is off."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    reddit: bool = Field(
+        default=False,
+        description="Reddit text (GoEmotions), before the other steps: [NAME] -> @name and "
+        "/u/x -> @user (mentions, so the users step makes both @user), [RELIGION] -> religion, "
+        "/r/x -> subreddit x. No dataset turns it on implicitly.",
+    )
     demojize: bool = True
     users: bool = True
     urls: bool = True
@@ -92,8 +102,17 @@ def _hashtags(text: str) -> str:
     return _HASHTAG_RE.sub(lambda match: _split_hashtag(match.group(1)), text)
 
 
+def _reddit(text: str) -> str:
+    # GoEmotions masks names and religions; a masked name plays the part of a tweet's mention.
+    text = text.replace("[NAME]", "@name").replace("[RELIGION]", "religion")
+    text = _REDDIT_USER_RE.sub("@user", text)
+    return _SUBREDDIT_RE.sub(r"subreddit \1", text)
+
+
 def preprocess(text: str, config: PreprocessConfig = DEFAULT_CONFIG) -> str:
-    """Normalise one tweet according to ``config``."""
+    """Normalise one tweet or Reddit comment according to ``config``."""
+    if config.reddit:
+        text = _reddit(text)
     # URLs first so "@" and "#" inside them are not read as mentions or hashtags, and e-mails
     # before mentions so "a.b@c.org" is not half-replaced with "@user".
     if config.urls:

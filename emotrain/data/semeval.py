@@ -51,6 +51,22 @@ class EmotionData:
             return self
         return EmotionData(self.ids[:n], self.texts[:n], self.labels[:n], self.emotions)
 
+    def select(self, emotions: tuple[str, ...]) -> EmotionData:
+        """Only the label columns of ``emotions`` (in that order)."""
+        unknown = [e for e in emotions if e not in self.emotions]
+        if unknown:
+            raise ValueError(
+                f"unknown emotion {', '.join(unknown)}; known: {', '.join(self.emotions)}"
+            )
+        columns = [self.emotions.index(e) for e in emotions]
+        return EmotionData(self.ids, self.texts, self.labels[:, columns], emotions)
+
+    def concat(self, other: EmotionData) -> EmotionData:
+        if other.emotions != self.emotions:
+            raise ValueError("cannot join splits with different emotions")
+        labels = np.concatenate([self.labels, other.labels])
+        return EmotionData(self.ids + other.ids, self.texts + other.texts, labels, self.emotions)
+
 
 def demo_root() -> Path:
     """The small English dataset shipped with the package (written for this project)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from emotrain.section import Section
 
@@ -29,8 +29,45 @@ class EncoderConfig(Section):
         return self
 
 
+MASK_SLOT = "{mask}"
+TEXT_SLOT = "{text}"
+
+
+def check_template(template: str) -> str:
+    """A MEmo template holds ``{mask}`` once, then ``{text}`` once.
+
+    The mask must come before the text so that truncating the text can never move or cut it,
+    which keeps one mask position for every example.
+    """
+    for slot in (MASK_SLOT, TEXT_SLOT):
+        if template.count(slot) != 1:
+            raise ValueError(f"the template must contain {slot} exactly once")
+    if template.index(MASK_SLOT) > template.index(TEXT_SLOT):
+        raise ValueError(f"{MASK_SLOT} must come before {TEXT_SLOT} in the template")
+    return template
+
+
 class ModelConfig(Section):
-    kind: Literal["demux"] = "demux"
+    kind: Literal["demux", "memo"] = "demux"
     encoder: EncoderConfig = EncoderConfig(tiny="bert")
     dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
     max_length: int = Field(default=64, ge=16, description="tokens, prompt included")
+    memo_head: Literal["classifier", "mlm"] = Field(
+        default="classifier", description="memo only: a new classifier or the pretrained MLM head"
+    )
+    template: str | None = Field(
+        default=None,
+        description="memo only: overrides the language's template, e.g. "
+        "'emotion {mask} in tweet {text}'",
+    )
+
+    @field_validator("template")
+    @classmethod
+    def _template_slots(cls, template: str | None) -> str | None:
+        return None if template is None else check_template(template)
+
+    @model_validator(mode="after")
+    def _template_needs_memo(self) -> Self:
+        if self.template is not None and self.kind != "memo":
+            raise ValueError("'template' applies only to kind: memo")
+        return self

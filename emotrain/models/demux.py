@@ -33,11 +33,18 @@ class Demux(nn.Module):
         attention_mask: torch.Tensor,
         pooling: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
+        groups: list[list[int]] | None = None,
     ) -> DemuxOutput:
+        """``pooling`` [N, P] averages each emotion's prompt tokens; with ``groups`` (clusters
+        scored by their best member) each group's logit is the max over its rows."""
         extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
         hidden = self.encoder(
             input_ids=input_ids, attention_mask=attention_mask, **extra
         ).last_hidden_state
         prompt_states = hidden[:, : pooling.shape[1]]
         states = torch.einsum("np,bpd->bnd", pooling.to(hidden.dtype), prompt_states)
-        return DemuxOutput(self.head(states).squeeze(-1), states)
+        logits = self.head(states).squeeze(-1)
+        if groups is not None:
+            logits = torch.stack([logits[:, rows].amax(dim=1) for rows in groups], dim=1)
+            states = torch.stack([states[:, rows].mean(dim=1) for rows in groups], dim=1)
+        return DemuxOutput(logits, states)

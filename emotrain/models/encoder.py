@@ -1,4 +1,4 @@
-"""Build the encoder and its tokenizer from an ``EncoderConfig``."""
+"""Build the encoder (or masked language model) and its tokenizer from an ``EncoderConfig``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from importlib.util import find_spec
 
 from transformers import (
     AutoModel,
+    AutoModelForMaskedLM,
     AutoTokenizer,
     BertConfig,
+    PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
     RobertaConfig,
@@ -26,14 +28,40 @@ def build_encoder(
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """The encoder and tokenizer; a tiny encoder's tokenizer is built from ``corpus``."""
     if config.tiny is not None:
-        return _tiny_encoder(config, corpus, max_length)
+        tokenizer = _tiny_tokenizer(config, corpus)
+        model_config = _tiny_model_config(config, tokenizer, max_length)
+        return AutoModel.from_config(model_config, add_pooling_layer=False), tokenizer
     source = resolve_encoder_name(config.name or "")
-    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
-    if not tokenizer.is_fast:
-        raise ValueError(
-            f"model.encoder.name: {config.name} has no fast tokenizer (offsets needed)"
-        )
+    tokenizer = _pretrained_tokenizer(config, source)
     model = AutoModel.from_pretrained(source, trust_remote_code=False, add_pooling_layer=False)
+    return model, tokenizer
+
+
+def build_masked_lm(
+    config: EncoderConfig, corpus: Sequence[str], max_length: int
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """A masked language model (encoder plus MLM head) and its tokenizer.
+
+    A named checkpoint must ship a trained MLM head: scoring label words with a randomly
+    initialised head would train and report numbers that mean nothing.
+    """
+    if config.tiny is not None:
+        tokenizer = _tiny_tokenizer(config, corpus)
+        model_config = _tiny_model_config(config, tokenizer, max_length)
+        return AutoModelForMaskedLM.from_config(model_config), _with_mask(config, tokenizer)
+    source = resolve_encoder_name(config.name or "")
+    tokenizer = _with_mask(config, _pretrained_tokenizer(config, source))
+    model, info = AutoModelForMaskedLM.from_pretrained(
+        source, trust_remote_code=False, output_loading_info=True
+    )
+    head_missing = sorted(
+        key for key in info["missing_keys"] if not key.startswith(f"{model.base_model_prefix}.")
+    )
+    if head_missing:
+        raise ValueError(
+            f"model.encoder.name: {config.name} has no trained masked-LM head "
+            f"(missing {', '.join(head_missing)}); use memo_head: classifier or another checkpoint"
+        )
     return model, tokenizer
 
 
@@ -46,9 +74,32 @@ def resolve_encoder_name(name: str) -> str:
     return name
 
 
-def _tiny_encoder(
-    config: EncoderConfig, corpus: Sequence[str], max_length: int
-) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+def _pretrained_tokenizer(config: EncoderConfig, source: str) -> PreTrainedTokenizerBase:
+    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    if not tokenizer.is_fast:
+        raise ValueError(
+            f"model.encoder.name: {config.name} has no fast tokenizer (offsets needed)"
+        )
+    return tokenizer
+
+
+def _with_mask(
+    config: EncoderConfig, tokenizer: PreTrainedTokenizerBase
+) -> PreTrainedTokenizerBase:
+    if tokenizer.mask_token_id is None:
+        raise ValueError(f"model.encoder: {config.name or config.tiny} has no mask token")
+    return tokenizer
+
+
+def _tiny_tokenizer(config: EncoderConfig, corpus: Sequence[str]) -> PreTrainedTokenizerBase:
+    if config.tiny == "bert":
+        return wordpiece_tokenizer(corpus, config.vocab_size)
+    return byte_bpe_tokenizer(corpus, config.vocab_size)
+
+
+def _tiny_model_config(
+    config: EncoderConfig, tokenizer: PreTrainedTokenizerBase, max_length: int
+) -> PretrainedConfig:
     sizes = {
         "hidden_size": config.hidden_size,
         "num_hidden_layers": config.num_layers,
@@ -56,17 +107,13 @@ def _tiny_encoder(
         "intermediate_size": config.intermediate_size,
     }
     if config.tiny == "bert":
-        tokenizer = wordpiece_tokenizer(corpus, config.vocab_size)
-        model_config = BertConfig(
+        return BertConfig(
             vocab_size=len(tokenizer), max_position_embeddings=max(max_length, 128),
             pad_token_id=tokenizer.pad_token_id, **sizes,
         )  # fmt: skip
-    else:
-        tokenizer = byte_bpe_tokenizer(corpus, config.vocab_size)
-        # RoBERTa numbers positions from padding_idx + 1.
-        model_config = RobertaConfig(
-            vocab_size=len(tokenizer), max_position_embeddings=max(max_length, 128) + 2,
-            pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id, type_vocab_size=1, **sizes,
-        )  # fmt: skip
-    return AutoModel.from_config(model_config, add_pooling_layer=False), tokenizer
+    # RoBERTa numbers positions from padding_idx + 1.
+    return RobertaConfig(
+        vocab_size=len(tokenizer), max_position_embeddings=max(max_length, 128) + 2,
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, type_vocab_size=1, **sizes,
+    )  # fmt: skip

@@ -1,0 +1,109 @@
+"""An on-disk cache of tokenized splits (Arrow IPC), so later trials on the same data skip
+tokenization. The key hashes everything the encoding depends on: the texts (after
+preprocessing), the labels, the tokenizer's full definition, the prompt and the max length.
+
+Writes go to a temporary file renamed into place, so two processes building the same entry at
+once both succeed and readers never see a partial file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from emotrain.data.batches import EncodedSplit
+
+CACHE_ENV = "EMOTRAIN_CACHE"
+_VERSION = "1"
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "emotrain")).expanduser()
+
+
+def cache_key(
+    tokenizer: PreTrainedTokenizerBase,
+    prompt: str,
+    texts: Sequence[str],
+    labels: np.ndarray,
+    max_length: int,
+) -> str:
+    digest = hashlib.sha256()
+    for part in (_VERSION, tokenizer.backend_tokenizer.to_str(), prompt, str(max_length)):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    for text in texts:
+        digest.update(text.encode())
+        digest.update(b"\0")
+    digest.update(np.ascontiguousarray(labels, dtype=np.float32).tobytes())
+    return digest.hexdigest()[:32]
+
+
+def cached_split(
+    directory: Path | None, key: str, build: Callable[[], EncodedSplit]
+) -> EncodedSplit:
+    """The split stored under ``key``, or ``build()`` stored there first. No directory: no cache."""
+    if directory is None:
+        return build()
+    path = Path(directory) / f"{key}.arrow"
+    if path.is_file():
+        return _read(path)
+    split = build()
+    _write(split, path)
+    return split
+
+
+def _write(split: EncodedSplit, path: Path) -> None:
+    columns = {"input_ids": _lists(split.input_ids, pa.int32())}
+    if split.token_type_ids is not None:
+        columns["token_type_ids"] = _lists(split.token_type_ids, pa.int8())
+    columns["labels"] = pa.array(list(split.labels.numpy()), type=pa.list_(pa.float32()))
+    meta = {"positions": split.positions, "pad_id": split.pad_id}
+    table = pa.table(columns).replace_schema_metadata({"emotrain": json.dumps(meta)})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _read(path: Path) -> EncodedSplit:
+    with pa.memory_map(str(path)) as source:
+        table = pa.ipc.open_file(source).read_all()
+    meta = json.loads(table.schema.metadata[b"emotrain"])
+    types = _tensors(table["token_type_ids"]) if "token_type_ids" in table.column_names else None
+    labels = np.stack(table["labels"].to_numpy(zero_copy_only=False)).astype(np.float32)
+    return EncodedSplit(
+        input_ids=_tensors(table["input_ids"]),
+        token_type_ids=types,
+        labels=torch.from_numpy(labels.reshape(len(table), -1)),
+        positions=meta["positions"],
+        pad_id=meta["pad_id"],
+    )
+
+
+def _lists(rows: Sequence[torch.Tensor], kind: pa.DataType) -> pa.Array:
+    lengths = np.fromiter((len(row) for row in rows), dtype=np.int32, count=len(rows))
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    values = torch.cat(list(rows)).numpy() if rows else np.zeros(0)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, type=kind))
+
+
+def _tensors(column: pa.ChunkedArray) -> list[torch.Tensor]:
+    array = column.combine_chunks()
+    offsets = array.offsets.to_numpy()
+    values = torch.from_numpy(array.values.to_numpy().astype(np.int64))
+    return list(torch.split(values, np.diff(offsets).tolist()))

@@ -1,0 +1,44 @@
+"""Build the configured emotion model (Demux or MEmo) on a new or a saved encoder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from torch import nn
+from transformers import AutoModel, AutoModelForMaskedLM, PreTrainedModel, PreTrainedTokenizerBase
+
+from emotrain.models.config import ModelConfig
+from emotrain.models.demux import Demux
+from emotrain.models.encoder import build_encoder, build_masked_lm
+from emotrain.models.memo import Memo
+
+
+def build_model(
+    config: ModelConfig, corpus: Sequence[str], num_emotions: int
+) -> tuple[nn.Module, PreTrainedTokenizerBase]:
+    """A new model and its tokenizer (a tiny encoder's tokenizer is built from ``corpus``)."""
+    build = build_masked_lm if _uses_mlm(config) else build_encoder
+    encoder, tokenizer = build(config.encoder, corpus, config.max_length)
+    return assemble(config, encoder, num_emotions), tokenizer
+
+
+def assemble(config: ModelConfig, encoder: PreTrainedModel, num_emotions: int) -> nn.Module:
+    if config.kind == "demux":
+        return Demux(encoder, config.dropout)
+    return Memo(encoder, config.memo_head, config.dropout, num_emotions)
+
+
+def load_saved_encoder(config: ModelConfig, source: Path) -> PreTrainedModel:
+    """A saved encoder; without its pooler, which no model here uses (poolerless architectures
+    refuse the argument, so they load as they are)."""
+    if _uses_mlm(config):
+        return AutoModelForMaskedLM.from_pretrained(source, trust_remote_code=False)
+    try:
+        return AutoModel.from_pretrained(source, trust_remote_code=False, add_pooling_layer=False)
+    except TypeError:
+        return AutoModel.from_pretrained(source, trust_remote_code=False)
+
+
+def _uses_mlm(config: ModelConfig) -> bool:
+    return config.kind == "memo" and config.memo_head == "mlm"
