@@ -38,7 +38,7 @@ def cache_key(
     max_length: int,
 ) -> str:
     digest = hashlib.sha256()
-    for part in (_VERSION, tokenizer.backend_tokenizer.to_str(), prompt, str(max_length)):
+    for part in (_VERSION, _canonical(tokenizer), prompt, str(max_length)):
         digest.update(part.encode())
         digest.update(b"\0")
     for text in texts:
@@ -46,6 +46,16 @@ def cache_key(
         digest.update(b"\0")
     digest.update(np.ascontiguousarray(labels, dtype=np.float32).tobytes())
     return digest.hexdigest()[:32]
+
+
+def _canonical(tokenizer: PreTrainedTokenizerBase) -> str:
+    """The tokenizer's definition; re-serialised with sorted keys because ``to_str`` writes the
+    vocabulary in hash-map order, and without the truncation and padding state that the last
+    call left behind (the key's max length covers it)."""
+    definition = json.loads(tokenizer.backend_tokenizer.to_str())
+    definition.pop("truncation", None)
+    definition.pop("padding", None)
+    return json.dumps(definition, sort_keys=True, ensure_ascii=True)
 
 
 def cached_split(
