@@ -49,6 +49,7 @@ class ScoredSplit:
     split: EncodedSplit
     names: tuple[str, ...]
     model_inputs: dict[str, Any] = field(default_factory=dict)
+    languages: list[str] | None = None  # each row's language, for multilingual data
 
     def emotion_token_ids(self) -> set[int]:
         ids = self.split.input_ids[0]
@@ -65,11 +66,15 @@ def scored_split(
     """``data`` encoded for the configured model, scored on ``emotion_set``."""
     model = config.model
     if model.kind == "memo":
-        template = memo_template(config.data.language, model.template)
-        return memo_split(tokenizer, emotion_set, data, template, model.max_length,
-                          model.memo_head == "mlm", cache_dir)  # fmt: skip
-    return demux_split(tokenizer, emotion_set, data, config.data.language, model.max_length,
-                       config.transfer.cluster_pooling, cache_dir)  # fmt: skip
+        template = memo_template(config.data.prompt_language, model.template)
+        scored = memo_split(tokenizer, emotion_set, data, template, model.max_length,
+                            model.memo_head == "mlm", cache_dir)  # fmt: skip
+    else:
+        language, pooling = config.data.prompt_language, config.transfer.cluster_pooling
+        scored = demux_split(tokenizer, emotion_set, data, language, model.max_length, pooling,
+                             cache_dir)  # fmt: skip
+    scored.languages = data.languages
+    return scored
 
 
 def demux_split(

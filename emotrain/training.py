@@ -25,6 +25,7 @@ from emotrain.config import EvalConfig, OptimConfig, TrainConfig
 from emotrain.data.batches import batches
 from emotrain.data.clusters import cluster_labels, read_clusters
 from emotrain.data.loading import load_splits
+from emotrain.data.sampling import epoch_order
 from emotrain.data.semeval import EmotionData
 from emotrain.data.token_cache import default_cache_dir
 from emotrain.emotion_sets import EmotionSet, ScoredSplit, freeze_rows, scored_split
@@ -83,7 +84,7 @@ def train(config: TrainConfig | Mapping[str, Any], report: Report | None = None)
     train_set, eval_set = emotion_sets(cfg, data["train"].emotions)
     train_data = data["train"].select(train_set.names)
     eval_data = {name: eval_labels(cfg, data[name]) for name in ("dev", "test")}
-    template = memo_template(cfg.data.language, cfg.model.template)
+    template = memo_template(cfg.data.prompt_language, cfg.model.template)
     corpus = [*train_data.texts, template, *(w for words in eval_set.words for w in words)]
     model, tokenizer = build_model(cfg.model, corpus, len(train_set.names))
 
@@ -97,6 +98,7 @@ def train(config: TrainConfig | Mapping[str, Any], report: Report | None = None)
     steps_per_epoch = -(-len(train_split.split) // cfg.optim.batch_size)
     optimizer, scheduler = build_optimizer(model, cfg.optim, steps_per_epoch)
     shuffle = torch.Generator().manual_seed(cfg.seed)
+    train_size = len(train_split.split)
 
     key = cfg.eval.early_stop_metric
     best: _Best | None = None
@@ -105,7 +107,8 @@ def train(config: TrainConfig | Mapping[str, Any], report: Report | None = None)
     for epoch in range(1, cfg.optim.max_epochs + 1):
         model.train()
         train_loss = 0.0
-        for step, batch in enumerate(batches(train_split.split, cfg.optim.batch_size, shuffle)):
+        order = epoch_order(train_size, shuffle, train_data.languages, cfg.data.language_alpha)
+        for step, batch in enumerate(batches(train_split.split, cfg.optim.batch_size, order)):
             labels = batch.pop("labels")
             output = model(**batch, **train_split.model_inputs)
             loss = objective(output.logits, labels, output.emotion_states)
@@ -173,7 +176,7 @@ def prompt_words(cfg: TrainConfig, emotions: tuple[str, ...]) -> list[str]:
     """SemEval's English names in the prompt language; other datasets' names are their words."""
     if cfg.data.dataset != "semeval":
         return list(emotions)
-    return [emotion_word(e, cfg.data.language) for e in emotions]
+    return [emotion_word(e, cfg.data.prompt_language) for e in emotions]
 
 
 def eval_labels(cfg: TrainConfig, split: EmotionData) -> EmotionData:
@@ -203,11 +206,18 @@ def build_optimizer(
 
 
 def evaluate(model: torch.nn.Module, scored: ScoredSplit, config: EvalConfig) -> dict[str, float]:
-    scores = probabilities(model, scored.split, scored.model_inputs, config.batch_size)
-    labels = scored.split.labels.numpy()
-    return multilabel_metrics(
-        labels, scores >= config.threshold, scored.names, config.zero_division
-    )
+    """Metrics over the whole split and, for multilingual data, per language
+    (``<language>_<metric>``)."""
+    predicted = probabilities(model, scored.split, scored.model_inputs, config.batch_size)
+    predicted = predicted >= config.threshold
+    gold = scored.split.labels.numpy()
+    metrics = multilabel_metrics(gold, predicted, scored.names, config.zero_division)
+    languages = np.asarray(scored.languages) if scored.languages is not None else None
+    for language in dict.fromkeys(scored.languages or []):
+        rows = languages == language
+        scores = multilabel_metrics(gold[rows], predicted[rows], scored.names, config.zero_division)
+        metrics |= {f"{language}_{name}": value for name, value in scores.items()}
+    return metrics
 
 
 def _cache_dir(cfg: TrainConfig) -> Path | None:

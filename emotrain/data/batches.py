@@ -61,14 +61,11 @@ def encode_pairs(
 
 
 def batches(
-    split: EncodedSplit, batch_size: int, generator: torch.Generator | None = None
+    split: EncodedSplit, batch_size: int, order: torch.Tensor | None = None
 ) -> Iterator[dict[str, torch.Tensor]]:
-    """Batches padded to their own longest example; shuffled when a generator is given."""
-    order = (
-        torch.randperm(len(split), generator=generator)
-        if generator is not None
-        else torch.arange(len(split))
-    )
+    """Batches padded to their own longest example, in ``order`` (default: the split's)."""
+    if order is None:
+        order = torch.arange(len(split))
     for start in range(0, len(split), batch_size):
         index = order[start : start + batch_size].tolist()
         input_ids = pad_sequence(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,7 @@ def cluster_labels(data: EmotionData, clusters: Mapping[str, Sequence[str]]) -> 
     labels = np.zeros((len(data), len(checked)), dtype=np.float32)
     for i, members in enumerate(checked.values()):
         labels[:, i] = data.labels[:, [column[m] for m in members]].max(axis=1)
-    return EmotionData(data.ids, data.texts, labels, tuple(checked))
+    return replace(data, labels=labels, emotions=tuple(checked))
 
 
 def _check_cluster(name: object, members: object) -> None:

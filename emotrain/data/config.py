@@ -33,6 +33,24 @@ class DataConfig(Section):
         default="english",
         description="semeval: which language's files; every dataset: the prompt language",
     )
+    languages: list[SemEvalLanguage] | None = Field(
+        default=None,
+        min_length=1,
+        description="semeval: train on several languages at once (the prompt is then English); "
+        "None: only `language`",
+    )
+    eval_languages: list[SemEvalLanguage] | None = Field(
+        default=None,
+        min_length=1,
+        description="semeval: the languages dev and test are scored on (None: the training "
+        "languages); metrics are also reported per language",
+    )
+    language_alpha: float = Field(
+        default=1.0,
+        ge=0.0,
+        description="multilingual sampling: a language is drawn with probability ∝ p_l^alpha "
+        "(p_l its share of examples; 1 proportional, 0 uniform), then one of its examples",
+    )
     train_file: Path | None = Field(default=None, description="table: the train CSV/TSV")
     dev_file: Path | None = Field(default=None, description="table: the dev CSV/TSV")
     test_file: Path | None = Field(default=None, description="table: the test CSV/TSV")
@@ -65,6 +83,23 @@ class DataConfig(Section):
         "GoEmotions set preprocess.reddit: true",
     )
 
+    @property
+    def train_languages(self) -> list[SemEvalLanguage]:
+        return list(self.languages) if self.languages else [self.language]
+
+    @property
+    def scored_languages(self) -> list[SemEvalLanguage]:
+        return list(self.eval_languages) if self.eval_languages else self.train_languages
+
+    @property
+    def multilingual(self) -> bool:
+        return len({*self.train_languages, *self.scored_languages}) > 1
+
+    @property
+    def prompt_language(self) -> SemEvalLanguage:
+        """Several languages share the English emotion words, as in the transfer paper."""
+        return "english" if self.multilingual else self.language
+
     @model_validator(mode="after")
     def _fields_fit_the_dataset(self) -> Self:
         if self.dataset == "goemotions" and self.root is None:
@@ -72,6 +107,12 @@ class DataConfig(Section):
                 "root is required for dataset goemotions (the folder holding train.tsv, dev.tsv, "
                 "test.tsv and emotions.txt)"
             )
+        if self.dataset != "semeval" and (self.languages or self.eval_languages):
+            raise ValueError("languages and eval_languages apply to dataset semeval only")
+        for field in ("languages", "eval_languages"):
+            chosen = getattr(self, field) or []
+            if len(set(chosen)) != len(chosen):
+                raise ValueError(f"{field}: a language is listed twice")
         if self.dataset == "table":
             self._check_table()
         else:

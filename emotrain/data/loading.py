@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import reduce
+from pathlib import Path
+
 from emotrain.data.config import DataConfig
 from emotrain.data.goemotions import load_goemotions
 from emotrain.data.preprocess import preprocess_many
-from emotrain.data.semeval import EmotionData, Split, demo_root, load_semeval
+from emotrain.data.semeval import EmotionData, SemEvalLanguage, Split, demo_root, load_semeval
 from emotrain.data.table_dataset import load_table_splits
 
 SPLITS: tuple[Split, ...] = ("train", "dev", "test")
@@ -16,10 +20,19 @@ def load_splits(config: DataConfig) -> dict[str, EmotionData]:
     limits = {"train": config.train_limit, "dev": config.eval_limit, "test": config.eval_limit}
     data = {}
     for split, raw in _read_splits(config).items():
-        cut = raw.head(limits[split])
-        texts = preprocess_many(cut.texts, config.preprocess)
-        data[split] = EmotionData(cut.ids, texts, cut.labels, cut.emotions)
+        cut = _head_per_language(raw, limits[split])
+        data[split] = replace(cut, texts=preprocess_many(cut.texts, config.preprocess))
     return data
+
+
+def _head_per_language(data: EmotionData, limit: int | None) -> EmotionData:
+    """The first ``limit`` rows of each language (a plain cut would keep only the first one)."""
+    if data.languages is None or limit is None:
+        return data.head(limit)
+    rows: dict[str, list[int]] = {}
+    for index, language in enumerate(data.languages):
+        rows.setdefault(language, []).append(index)
+    return data.take([i for indices in rows.values() for i in indices[:limit]])
 
 
 def _read_splits(config: DataConfig) -> dict[str, EmotionData]:
@@ -37,4 +50,14 @@ def _read_splits(config: DataConfig) -> dict[str, EmotionData]:
             config.id_column,
         )
     root = config.root if config.root is not None else demo_root()
-    return {split: load_semeval(root, config.language, split) for split in SPLITS}
+    if not config.multilingual:
+        return {split: load_semeval(root, config.language, split) for split in SPLITS}
+    chosen = {"train": config.train_languages}
+    chosen |= {"dev": config.scored_languages, "test": config.scored_languages}
+    return {split: _languages(root, chosen[split], split) for split in SPLITS}
+
+
+def _languages(root: Path, languages: list[SemEvalLanguage], split: Split) -> EmotionData:
+    """Several languages' files as one split; each row keeps its language."""
+    parts = [load_semeval(root, language, split).with_language(language) for language in languages]
+    return reduce(EmotionData.concat, parts)

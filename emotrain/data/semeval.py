@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Literal, Protocol
@@ -36,12 +36,14 @@ class DataFileError(ValueError):
 
 @dataclass(frozen=True)
 class EmotionData:
-    """Texts with a 0/1 label matrix over ``emotions`` (an all-zero row is neutral)."""
+    """Texts with a 0/1 label matrix over ``emotions`` (an all-zero row is neutral); multilingual
+    data also knows each row's language."""
 
     ids: list[str]
     texts: list[str]
     labels: np.ndarray  # [n, len(emotions)], float32 0/1
     emotions: tuple[str, ...]
+    languages: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -49,7 +51,9 @@ class EmotionData:
     def head(self, n: int | None) -> EmotionData:
         if n is None or n >= len(self):
             return self
-        return EmotionData(self.ids[:n], self.texts[:n], self.labels[:n], self.emotions)
+        languages = self.languages[:n] if self.languages is not None else None
+        return replace(self, ids=self.ids[:n], texts=self.texts[:n], labels=self.labels[:n],
+                       languages=languages)  # fmt: skip
 
     def select(self, emotions: tuple[str, ...]) -> EmotionData:
         """Only the label columns of ``emotions`` (in that order)."""
@@ -59,13 +63,25 @@ class EmotionData:
                 f"unknown emotion {', '.join(unknown)}; known: {', '.join(self.emotions)}"
             )
         columns = [self.emotions.index(e) for e in emotions]
-        return EmotionData(self.ids, self.texts, self.labels[:, columns], emotions)
+        return replace(self, labels=self.labels[:, columns], emotions=emotions)
 
     def concat(self, other: EmotionData) -> EmotionData:
         if other.emotions != self.emotions:
             raise ValueError("cannot join splits with different emotions")
+        if (self.languages is None) != (other.languages is None):
+            raise ValueError("cannot join a multilingual split with a monolingual one")
+        languages = None if self.languages is None else self.languages + (other.languages or [])
         labels = np.concatenate([self.labels, other.labels])
-        return EmotionData(self.ids + other.ids, self.texts + other.texts, labels, self.emotions)
+        return replace(self, ids=self.ids + other.ids, texts=self.texts + other.texts,
+                       labels=labels, languages=languages)  # fmt: skip
+
+    def take(self, rows: list[int]) -> EmotionData:
+        languages = None if self.languages is None else [self.languages[i] for i in rows]
+        return replace(self, ids=[self.ids[i] for i in rows], texts=[self.texts[i] for i in rows],
+                       labels=self.labels[rows], languages=languages)  # fmt: skip
+
+    def with_language(self, language: str) -> EmotionData:
+        return replace(self, languages=[language] * len(self))
 
 
 def demo_root() -> Path:
