@@ -33,6 +33,9 @@ class EvalConfig(Section):
         default=0, description="score of an empty prediction vs an empty gold row (SpanEmo used 0)"
     )
     early_stop_metric: Literal["jaccard", "micro_f1", "macro_f1"] = "jaccard"
+    every_steps: int | None = Field(
+        default=None, ge=1, description="evaluate dev every K optimiser steps (None: every epoch)"
+    )
     batch_size: int = Field(default=128, ge=1)
 
 
@@ -96,8 +99,12 @@ class TrainConfig(Section):
         return self
 
     def identity(self) -> dict[str, Any]:
-        """The fields that define what is learned: everything but the seed and the runtime."""
-        return self.model_dump(mode="json", exclude=RUNTIME_FIELDS | {"seed"})
+        """What defines what is learned: the options that differ from their defaults, without
+        the seed and the runtime fields (as the original's "active parameters"). A new option
+        with a default therefore leaves every stored key valid."""
+        return self.model_dump(
+            mode="json", exclude=RUNTIME_FIELDS | {"seed"}, exclude_defaults=True
+        )
 
     def config_key(self) -> str:
         return stable_hash(self.identity())

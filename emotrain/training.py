@@ -35,6 +35,7 @@ from emotrain.losses import Objective
 from emotrain.metrics import multilabel_metrics
 from emotrain.models.factory import build_model
 from emotrain.models.memo import memo_template
+from emotrain.train_state import TrainingState, load_state, save_state
 
 Report = Callable[[dict[str, float]], None]
 
@@ -72,7 +73,13 @@ class TrainResult(BaseModel):
         }
 
 
-def train(config: TrainConfig | Mapping[str, Any], report: Report | None = None) -> TrainResult:
+def train(
+    config: TrainConfig | Mapping[str, Any],
+    report: Report | None = None,
+    state_dir: Path | None = None,
+) -> TrainResult:
+    """Train and evaluate one configuration. With ``state_dir`` the training state is saved
+    after every epoch, and a run that finds a state there continues from it."""
     cfg = TrainConfig.model_validate(config)
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
@@ -100,42 +107,46 @@ def train(config: TrainConfig | Mapping[str, Any], report: Report | None = None)
     shuffle = torch.Generator().manual_seed(cfg.seed)
     train_size = len(train_split.split)
 
-    key = cfg.eval.early_stop_metric
-    best: _Best | None = None
-    history: list[dict[str, float]] = []
+    tracker = _Tracker(cfg)
+    resumed = load_state(state_dir)
+    if resumed is not None:
+        model.load_state_dict(resumed.model)
+        optimizer.load_state_dict(resumed.optimizer)
+        scheduler.load_state_dict(resumed.scheduler)
+        shuffle.set_state(resumed.shuffle)
+        tracker.restore(resumed.progress, resumed.best)
     started = time.perf_counter()
-    for epoch in range(1, cfg.optim.max_epochs + 1):
+    for epoch in range(tracker.epochs_run + 1, cfg.optim.max_epochs + 1):
         model.train()
-        train_loss = 0.0
         order = epoch_order(train_size, shuffle, train_data.languages, cfg.data.language_alpha)
-        for step, batch in enumerate(batches(train_split.split, cfg.optim.batch_size, order)):
+        for step, batch in enumerate(batches(train_split.split, cfg.optim.batch_size, order), 1):
             labels = batch.pop("labels")
             output = model(**batch, **train_split.model_inputs)
             loss = objective(output.logits, labels, output.emotion_states)
             if not torch.isfinite(loss):
-                raise TrainingDiverged(f"loss is {loss.item()} at epoch {epoch}, step {step + 1}")
+                raise TrainingDiverged(f"loss is {loss.item()} at epoch {epoch}, step {step}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
             restore_frozen()
-            train_loss += loss.detach() * len(labels)
-        record = {"epoch": epoch, "train_loss": float(train_loss) / len(train_split.split)}
-        if cfg.stage == "test":  # no dev to choose with: the last epoch is the one kept
-            history.append(record)
-            if report is not None:
-                report(record)
-            continue
-        dev = evaluate(model, eval_splits["dev"], cfg.eval)
-        record |= _prefixed("dev_", dev)
-        history.append(record)
-        if best is None or dev[key] > best.score:
-            best = _Best(epoch, dev[key], dev, _copy_state(model))
-        if report is not None:
-            report({**record, "best_epoch": best.epoch, **_prefixed("best_dev_", best.dev)})
-        if epoch - best.epoch >= cfg.optim.patience:
+            tracker.add_loss(loss.detach(), len(labels))
+            epoch_end = step == steps_per_epoch
+            if tracker.due(epoch_end):
+                dev = evaluate(model, eval_splits["dev"], cfg.eval) if cfg.stage == "dev" else {}
+                metrics = tracker.record(epoch, dev, model)
+                if epoch_end and state_dir is not None:
+                    save_state(state_dir, tracker.state(model, optimizer, scheduler, shuffle))
+                if report is not None:
+                    report(metrics)
+                model.train()
+            if tracker.should_stop():
+                break
+        tracker.epochs_run = epoch
+        if tracker.should_stop():
             break
     seconds = time.perf_counter() - started
+    best, history = tracker.best, tracker.history
 
     if best is not None:
         model.load_state_dict(best.state)
@@ -145,14 +156,14 @@ def train(config: TrainConfig | Mapping[str, Any], report: Report | None = None)
         seed=cfg.seed,
         config_key=cfg.config_key(),
         trial_key=cfg.trial_key(),
-        best_epoch=best.epoch if best is not None else len(history),
-        epochs_run=len(history),
-        stopped_early=len(history) < cfg.optim.max_epochs,
+        best_epoch=best.epoch if best is not None else tracker.epochs_run,
+        epochs_run=tracker.epochs_run,
+        stopped_early=tracker.epochs_run < cfg.optim.max_epochs,
         best_dev=evaluate(model, eval_splits["dev"], cfg.eval) if best is not None else {},
         test=evaluate(model, eval_splits["test"], cfg.eval),
         history=history,
         train_seconds=seconds,
-        train_examples_per_second=len(history) * len(train_split.split) / seconds,
+        train_examples_per_second=tracker.examples_seen / seconds,
     )
 
 
@@ -233,6 +244,72 @@ def _frozen_embeddings(
         return lambda: None
     token_ids = set().union(*(split.emotion_token_ids() for split in splits))
     return freeze_rows(model.encoder.get_input_embeddings(), token_ids)
+
+
+class _Tracker:
+    """Evaluation points, the per-evaluation records, the best weights and patience.
+
+    Dev is evaluated after every epoch, or every ``eval.every_steps`` optimiser steps; patience
+    counts evaluations. In the protocol's second stage there is no dev: records carry the
+    training loss only and the last weights are kept."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.cfg = cfg
+        self.history: list[dict[str, float]] = []
+        self.best: _Best | None = None
+        self.steps = self.since_best = self.epochs_run = self.examples_seen = 0
+        self._loss, self._count = 0.0, 0
+
+    def state(self, model: torch.nn.Module, optimizer: Any, scheduler: Any,
+              shuffle: torch.Generator) -> TrainingState:  # fmt: skip
+        progress = {
+            "history": self.history, "steps": self.steps, "since_best": self.since_best,
+            "epochs_run": self.epochs_run, "examples_seen": self.examples_seen,
+            "loss": float(self._loss), "count": self._count,
+            "best": None if self.best is None else
+            {"epoch": self.best.epoch, "score": self.best.score, "dev": self.best.dev},
+        }  # fmt: skip
+        best = None if self.best is None else self.best.state
+        return TrainingState(model.state_dict(), optimizer.state_dict(), scheduler.state_dict(),
+                             shuffle.get_state(), progress, best)  # fmt: skip
+
+    def restore(self, progress: dict[str, Any], best: dict[str, torch.Tensor] | None) -> None:
+        self.history = progress["history"]
+        self.steps, self.since_best = progress["steps"], progress["since_best"]
+        self.epochs_run, self.examples_seen = progress["epochs_run"], progress["examples_seen"]
+        self._loss, self._count = progress["loss"], progress["count"]
+        if progress["best"] is not None and best is not None:
+            self.best = _Best(**progress["best"], state=best)
+
+    def add_loss(self, loss: torch.Tensor, size: int) -> None:
+        self._loss, self._count = self._loss + loss * size, self._count + size
+        self.steps += 1
+        self.examples_seen += size
+
+    def due(self, epoch_end: bool) -> bool:
+        every = self.cfg.eval.every_steps
+        return self.steps % every == 0 if every else epoch_end
+
+    def record(self, epoch: int, dev: dict[str, float], model: torch.nn.Module) -> dict[str, float]:
+        """Add an evaluation; returns what to report."""
+        self.epochs_run = epoch
+        record = {"epoch": epoch, "step": self.steps, "train_loss": float(self._loss) / self._count}
+        self._loss, self._count = 0.0, 0
+        record |= _prefixed("dev_", dev)
+        self.history.append(record)
+        if not dev:
+            return record
+        key = self.cfg.eval.early_stop_metric
+        if self.best is None or dev[key] > self.best.score:
+            self.best = _Best(epoch, dev[key], dev, _copy_state(model))
+            self.since_best = 0
+        else:
+            self.since_best += 1
+        best = _prefixed("best_dev_", self.best.dev)
+        return {**record, "best_epoch": self.best.epoch, **best}
+
+    def should_stop(self) -> bool:
+        return self.best is not None and self.since_best >= self.cfg.optim.patience
 
 
 @dataclass

@@ -109,3 +109,18 @@ def test_command_line_rejects_a_bad_config(tmp_path: Path, content: str, expecte
     )  # fmt: skip
     assert done.returncode == 2
     assert expected in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_dev_can_be_evaluated_every_k_steps(semeval_root: Path) -> None:
+    reports: list[dict[str, float]] = []
+    config = _config(semeval_root, seed=0) | {
+        "optim": {"max_epochs": 2, "lr": 3e-3, "patience": 10, "batch_size": 16},
+        "eval": {"every_steps": 10},
+    }
+    result = train(config, report=reports.append)
+    # 400 examples / 16 = 25 steps an epoch: evaluations at steps 10, 20, 30, 40, 50.
+    assert [r["step"] for r in reports] == [10, 20, 30, 40, 50]
+    assert [r["epoch"] for r in reports] == [1, 1, 2, 2, 2]
+    assert result.epochs_run == 2
+    best = max(reports, key=lambda r: r["dev_jaccard"])
+    assert result.best_dev["jaccard"] == best["dev_jaccard"]

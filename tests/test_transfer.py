@@ -84,5 +84,5 @@ def test_second_stage_trains_on_train_and_dev_for_fixed_epochs(semeval_root: Pat
     config = _config(semeval_root, stage="test", optim={"max_epochs": 2, "patience": 1})
     result = train(config, report=reports.append)
     assert result.epochs_run == 2 and result.best_epoch == 2 and result.best_dev == {}
-    assert [set(r) for r in reports] == [{"epoch", "train_loss"}] * 2
+    assert [set(r) for r in reports] == [{"epoch", "step", "train_loss"}] * 2
     assert 0.0 <= result.test["jaccard"] <= 1.0

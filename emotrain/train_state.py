@@ -1,0 +1,95 @@
+"""Resumable training state, written after every epoch: a failed run continues from its last
+epoch and ends exactly as an uninterrupted run with the same seed would.
+
+``<state_dir>/latest/`` holds ``state.pt`` (model, optimiser, scheduler and random-generator
+states; tensors and plain values only, read back with ``weights_only=True``), ``best.safetensors``
+(the best weights so far) and ``progress.json`` (records, best epoch, patience counters). It is
+replaced atomically, so only the latest state and the best weights are ever kept.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+LATEST = "latest"
+
+
+@dataclass
+class TrainingState:
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any]
+    shuffle: torch.Tensor  # the epoch-order generator's state
+    progress: dict[str, Any]  # the tracker's fields, JSON
+    best: dict[str, torch.Tensor] | None
+
+
+def save_state(state_dir: Path, state: TrainingState) -> Path:
+    """Write ``latest/`` next to the old one, then swap: a crash leaves one complete state."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=state_dir, prefix=".latest."))
+    blob = {
+        "model": state.model,
+        "optimizer": state.optimizer,
+        "scheduler": state.scheduler,
+        "torch_rng": torch.get_rng_state(),
+        "shuffle_rng": state.shuffle,
+    }
+    torch.save(blob, staging / "state.pt")
+    if state.best is not None:
+        save_file(
+            {k: v.contiguous() for k, v in state.best.items()}, str(staging / "best.safetensors")
+        )
+    randomness = {"python": _jsonable(random.getstate()), "numpy": _jsonable(np.random.get_state())}
+    progress = {**state.progress, "random": randomness}
+    (staging / "progress.json").write_text(json.dumps(progress), encoding="utf-8")
+    target = state_dir / LATEST
+    retired = state_dir / ".latest.old"
+    shutil.rmtree(retired, ignore_errors=True)
+    if target.exists():
+        target.rename(retired)
+    staging.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)
+    return target
+
+
+def load_state(state_dir: Path | None) -> TrainingState | None:
+    """The saved state, with the global random generators put back; None when there is none."""
+    if state_dir is None or not (state_dir / LATEST / "progress.json").is_file():
+        return None
+    latest = state_dir / LATEST
+    blob = torch.load(latest / "state.pt", weights_only=True)
+    progress = json.loads((latest / "progress.json").read_text(encoding="utf-8"))
+    randomness = progress.pop("random")
+    random.setstate(_tuples(randomness["python"]))
+    kind, keys, position, has_gauss, gauss = randomness["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), position, has_gauss, gauss))
+    torch.set_rng_state(blob["torch_rng"])
+    best_file = latest / "best.safetensors"
+    best = load_file(str(best_file)) if best_file.is_file() else None
+    return TrainingState(blob["model"], blob["optimizer"], blob["scheduler"], blob["shuffle_rng"],
+                         progress, best)  # fmt: skip
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.integer | np.floating):
+        return value.item()
+    return value
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(item) for item in value) if isinstance(value, list) else value
