@@ -22,12 +22,13 @@ from transformers import get_linear_schedule_with_warmup
 
 from emotrain.checkpoint import save_model
 from emotrain.config import EvalConfig, OptimConfig, TrainConfig
-from emotrain.data.batches import batches
+from emotrain.data.batches import batch_rows, collate
 from emotrain.data.clusters import cluster_labels, read_clusters
 from emotrain.data.loading import load_splits
 from emotrain.data.sampling import epoch_order
 from emotrain.data.semeval import EmotionData
 from emotrain.data.token_cache import default_cache_dir
+from emotrain.distributed import Workers
 from emotrain.emotion_sets import EmotionSet, ScoredSplit, freeze_rows, scored_split
 from emotrain.emotions import emotion_word
 from emotrain.inference import probabilities
@@ -107,7 +108,9 @@ def train(
     shuffle = torch.Generator().manual_seed(cfg.seed)
     train_size = len(train_split.split)
 
-    tracker = _Tracker(cfg)
+    workers = Workers.current()
+    net = workers.wrap(model)  # DDP when torch.distributed is initialised, else the model
+    tracker = _Tracker(cfg, workers)
     resumed = load_state(state_dir)
     if resumed is not None:
         model.load_state_dict(resumed.model)
@@ -117,29 +120,31 @@ def train(
         tracker.restore(resumed.progress, resumed.best)
     started = time.perf_counter()
     for epoch in range(tracker.epochs_run + 1, cfg.optim.max_epochs + 1):
-        model.train()
+        net.train()
         order = epoch_order(train_size, shuffle, train_data.languages, cfg.data.language_alpha)
-        for step, batch in enumerate(batches(train_split.split, cfg.optim.batch_size, order), 1):
+        for step, rows in enumerate(batch_rows(train_size, cfg.optim.batch_size, order), 1):
+            mine, weight = workers.shard(rows)
+            batch = collate(train_split.split, mine)
             labels = batch.pop("labels")
-            output = model(**batch, **train_split.model_inputs)
+            output = net(**batch, **train_split.model_inputs)
             loss = objective(output.logits, labels, output.emotion_states)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(f"loss is {loss.item()} at epoch {epoch}, step {step}")
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * weight).backward()
             optimizer.step()
             scheduler.step()
             restore_frozen()
-            tracker.add_loss(loss.detach(), len(labels))
+            tracker.add_loss(loss.detach(), len(labels) if weight else 0)
             epoch_end = step == steps_per_epoch
             if tracker.due(epoch_end):
                 dev = evaluate(model, eval_splits["dev"], cfg.eval) if cfg.stage == "dev" else {}
                 metrics = tracker.record(epoch, dev, model)
-                if epoch_end and state_dir is not None:
+                if epoch_end and state_dir is not None and workers.main:
                     save_state(state_dir, tracker.state(model, optimizer, scheduler, shuffle))
-                if report is not None:
+                if report is not None and workers.main:
                     report(metrics)
-                model.train()
+                net.train()
             if tracker.should_stop():
                 break
         tracker.epochs_run = epoch
@@ -150,7 +155,7 @@ def train(
 
     if best is not None:
         model.load_state_dict(best.state)
-    if cfg.output_dir is not None:
+    if cfg.output_dir is not None and workers.main:
         save_model(cfg.output_dir, model, tokenizer, cfg, train_set.names)
     return TrainResult(
         seed=cfg.seed,
@@ -218,9 +223,12 @@ def build_optimizer(
 
 def evaluate(model: torch.nn.Module, scored: ScoredSplit, config: EvalConfig) -> dict[str, float]:
     """Metrics over the whole split and, for multilingual data, per language
-    (``<language>_<metric>``)."""
-    predicted = probabilities(model, scored.split, scored.model_inputs, config.batch_size)
-    predicted = predicted >= config.threshold
+    (``<language>_<metric>``). Under DDP each rank scores its share and all ranks get all."""
+    workers = Workers.current()
+    size = len(scored.split)
+    mine = scored.split.subset(list(range(workers.rank, size, workers.world)))
+    local = probabilities(model, mine, scored.model_inputs, config.batch_size)
+    predicted = workers.gather_rows(local, size) >= config.threshold
     gold = scored.split.labels.numpy()
     metrics = multilabel_metrics(gold, predicted, scored.names, config.zero_division)
     languages = np.asarray(scored.languages) if scored.languages is not None else None
@@ -253,8 +261,8 @@ class _Tracker:
     counts evaluations. In the protocol's second stage there is no dev: records carry the
     training loss only and the last weights are kept."""
 
-    def __init__(self, cfg: TrainConfig) -> None:
-        self.cfg = cfg
+    def __init__(self, cfg: TrainConfig, workers: Workers) -> None:
+        self.cfg, self.workers = cfg, workers
         self.history: list[dict[str, float]] = []
         self.best: _Best | None = None
         self.steps = self.since_best = self.epochs_run = self.examples_seen = 0
@@ -293,7 +301,7 @@ class _Tracker:
     def record(self, epoch: int, dev: dict[str, float], model: torch.nn.Module) -> dict[str, float]:
         """Add an evaluation; returns what to report."""
         self.epochs_run = epoch
-        record = {"epoch": epoch, "step": self.steps, "train_loss": float(self._loss) / self._count}
+        record = {"epoch": epoch, "step": self.steps, "train_loss": self._mean_loss()}
         self._loss, self._count = 0.0, 0
         record |= _prefixed("dev_", dev)
         self.history.append(record)
@@ -307,6 +315,13 @@ class _Tracker:
             self.since_best += 1
         best = _prefixed("best_dev_", self.best.dev)
         return {**record, "best_epoch": self.best.epoch, **best}
+
+    def _mean_loss(self) -> float:
+        """The mean training loss since the last record, over every rank's examples."""
+        totals = torch.tensor([float(self._loss), float(self._count)], dtype=torch.float64)
+        if self.workers.parallel:
+            torch.distributed.all_reduce(totals)
+        return float(totals[0] / totals[1])
 
     def should_stop(self) -> bool:
         return self.best is not None and self.since_best >= self.cfg.optim.patience

@@ -1,8 +1,14 @@
-"""Run a sweep: ``python -m orchestrator.run sweeps/smoke.yaml [--address ADDRESS]``.
+"""Run a sweep: ``python -m orchestrator.run sweeps/smoke.yaml [--set PATH=VALUE] [--seeds 0,1,2]
+[--storage PATH] [--dry-run] [--rerun] [--address ADDRESS]``.
 
-Validates the sweep file, connects to the Ray cluster named by ``--address`` / ``RAY_ADDRESS``
-(else starts a local Ray), lets Tune run every (configuration, seed) trial, then writes the
-Parquet tables next to Tune's results and prints a summary of the configurations.
+Validates the sweep file (with the files it extends and the overrides), plans the run against
+the trials already completed in storage (those are never run again unless ``--rerun``), runs
+the preflight checks, lets Tune run the missing (configuration, seed) trials on the Ray cluster
+named by ``--address`` / ``RAY_ADDRESS`` (else a local Ray), then writes the Parquet tables next
+to Tune's results and prints a summary of the configurations. Bad input exits with status 2.
+
+With ``protocol: two_stage`` a second Tuner pass follows the dev pass: the test stage of every
+configuration whose dev seeds have all completed (see second_stage.py).
 """
 
 from __future__ import annotations
@@ -10,64 +16,179 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
-import pandas as pd
-
 from emotrain.config_errors import ConfigError
+from orchestrator.layers import Override, seeds_override, set_override, storage_override
+from orchestrator.plan import Plan, describe, make_plan, trial_identity
+from orchestrator.preflight import (
+    Findings,
+    check_inputs,
+    check_resources,
+    local_capacity,
+)
+from orchestrator.record import write_record
+from orchestrator.second_stage import SecondStage, headline, plan_second_stage
+from orchestrator.second_stage import describe as describe_second_stage
+from orchestrator.storage import StoredTrial, adopt, completed_trials
+from orchestrator.summary import report
 from orchestrator.sweep import Sweep, load_sweep
 from orchestrator.tables import write_tables
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m orchestrator.run", description=__doc__)
-    parser.add_argument("sweep", type=Path, help="a sweep YAML file (see sweeps/)")
-    parser.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else local)")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
-        sweep = load_sweep(args.sweep)
+        sweep = load_sweep(args.sweep, _overrides(args))
     except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-
-    # Ray is imported only once the sweep is known to be valid: bad input fails fast.
-    from orchestrator.tune_run import run_sweep
-
-    print(f"sweep {sweep.spec.name}: {len(sweep.cells)} cells x {sweep.spec.search.budget} "
-          f"suggestions x {len(sweep.spec.seeds)} seeds = {sweep.total_trials} trials "
-          f"-> {sweep.experiment_dir}")  # fmt: skip
-    run_sweep(sweep, address=args.address or os.environ.get("RAY_ADDRESS"))
-    paths = write_tables(sweep.experiment_dir)
-    configs = pd.read_parquet(paths["configs"])
-    print(summary(sweep, configs))
-    print(f"\ntables: {', '.join(str(p) for p in paths.values())}")
-    print(f"tensorboard --logdir {sweep.experiment_dir}")
+        return _fail([str(err)])
+    address = args.address or os.environ.get("RAY_ADDRESS")
+    # --rerun: only what completes from now on counts (Tune's timestamps are whole seconds).
+    since = int(time.time()) if args.rerun else None
+    plan = make_plan(sweep, {} if args.rerun else _stored(sweep, None))
+    stage = plan_second_stage(plan) if sweep.spec.protocol == "two_stage" else None
+    findings = check_inputs(sweep)
+    if args.dry_run:
+        return _dry_run(plan, stage, findings, address)
+    for note in findings.notes:
+        print(f"note: {note}")
+    if findings.errors:
+        return _fail(findings.errors)
+    print(_headline(plan))
+    if stage is not None:
+        print(headline(stage))
+    if plan.to_run or (stage is not None and stage.ready):
+        if code := _run(plan, address, _flags(args), since):
+            return code
+    else:
+        # Nothing left: no Ray, no Tune; the tables are still rebuilt (and reused trials of
+        # other experiments copied in).
+        print("nothing to run: every trial exists completed in storage (--rerun runs them again)")
+        _start(plan, _flags(args), stage)
+    _report(sweep)
     return 0
 
 
-def summary(sweep: Sweep, configs: pd.DataFrame) -> str:
-    """One line per configuration: cell, searched values, seeds, metric mean ± std."""
-    if configs.empty:
-        return "no configuration completed"
-    metric = sweep.spec.search.metric
-    shown = [metric, "test_jaccard", "test_micro_f1", "test_macro_f1"]
-    rows = []
-    for _, config in configs.sort_values(
-        f"{metric}_mean", ascending=sweep.spec.search.mode == "min"
-    ).iterrows():
-        row = {
-            "cell": config["cell"],
-            "config": config["config_key"][:8],
-            "seeds": config["n_seeds"],
-        }
-        row |= {
-            c.removeprefix("param."): round(config[c], 4)
-            for c in configs.columns
-            if c.startswith("param.")
-        }
-        row |= {m: f"{config[f'{m}_mean']:.4f} ± {config[f'{m}_std']:.4f}" for m in shown}
-        rows.append(row)
-    return pd.DataFrame(rows).to_string(index=False)
+def _run(plan: Plan, address: str | None, flags: list[str], since: float | None) -> int:
+    """Run the missing trials, the dev stage then (two_stage) the test stage; a trial that fits
+    on no node of the cluster stops the run before Tune starts (it would stay PENDING forever).
+    Returns the exit status."""
+    # Ray is imported only when there is work: bad input and finished sweeps stay fast.
+    from orchestrator.tune_run import cluster_capacity, ray_session, run_plan, run_second_stage
+
+    with ray_session(address):
+        if problems := check_resources(plan.sweep, cluster_capacity(), "the cluster"):
+            return _fail(problems)
+        _start(plan, flags)
+        if plan.to_run:
+            run_plan(plan)
+        if plan.sweep.spec.protocol == "two_stage":
+            # Planned again from storage: the dev pass just decided the epochs.
+            stage = plan_second_stage(make_plan(plan.sweep, _stored(plan.sweep, since)))
+            print(headline(stage), flush=True)
+            _adopt_stored(stage.plan, stage)
+            if stage.ready:
+                run_second_stage(stage)
+    return 0
+
+
+def _stored(sweep: Sweep, since: float | None) -> dict[str, StoredTrial]:
+    """The completed trials under the storage; with ``since`` (--rerun) only the newer ones."""
+    stored = completed_trials(sweep.spec.storage, sweep.experiment_dir)
+    if since is None:
+        return stored
+    return {key: trial for key, trial in stored.items() if trial.timestamp >= since}
+
+
+def _start(plan: Plan, flags: list[str], stage: SecondStage | None = None) -> None:
+    """Save the resolved sweep and bring in the reused trials of other experiments."""
+    write_record(plan.sweep, flags)
+    _adopt_stored(plan, stage)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m orchestrator.run", description=__doc__)
+    parser.add_argument("sweep", type=Path, help="a sweep YAML file (see sweeps/)")
+    parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                        help="override a sweep field; VALUE is YAML (repeatable)")  # fmt: skip
+    parser.add_argument("--seeds", help="the seeds, comma separated (replaces seeds:)")
+    parser.add_argument("--storage", help="the storage folder (replaces storage:)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the plan and the preflight checks; run nothing")  # fmt: skip
+    parser.add_argument("--rerun", action="store_true",
+                        help="run every trial, even one already completed in storage")  # fmt: skip
+    parser.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else local)")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> list[Override]:
+    overrides = [set_override(text) for text in args.set]
+    if args.seeds is not None:
+        overrides.append(seeds_override(args.seeds))
+    if args.storage is not None:
+        overrides.append(storage_override(args.storage))
+    return overrides
+
+
+def _flags(args: argparse.Namespace) -> list[str]:
+    flags = [f"--set {text}" for text in args.set]
+    flags += [f"--seeds {args.seeds}"] if args.seeds is not None else []
+    flags += [f"--storage {args.storage}"] if args.storage is not None else []
+    return flags + (["--rerun"] if args.rerun else [])
+
+
+def _dry_run(plan: Plan, stage: SecondStage | None, findings: Findings, address: str | None) -> int:
+    """The plan and every preflight problem; Ray is only contacted when a cluster is named."""
+    print(describe(plan))
+    if stage is not None:
+        print(describe_second_stage(stage))
+    if address:
+        from orchestrator.tune_run import cluster_capacity, ray_session
+
+        with ray_session(address):
+            nodes, where = cluster_capacity(), "the cluster"
+    else:
+        nodes, where = local_capacity(), "this machine"
+    errors = findings.errors + check_resources(plan.sweep, nodes, where)
+    for note in findings.notes:
+        print(f"note: {note}")
+    if errors:
+        return _fail(errors)
+    print(f"preflight: data files, encoders and resources ({where}) OK; nothing was run")
+    return 0
+
+
+def _headline(plan: Plan) -> str:
+    sweep = plan.sweep
+    return (
+        f"sweep {sweep.spec.name}: {len(sweep.cells)} cells x {sweep.spec.search.budget} "
+        f"suggestions x {len(sweep.spec.seeds)} seeds = {sweep.total_trials} trials, "
+        f"{plan.existing} already completed, {plan.to_run} to run -> {sweep.experiment_dir}"
+    )
+
+
+def _adopt_stored(plan: Plan, stage: SecondStage | None = None) -> None:
+    """Copy the reused trials of other experiments into this one (tables read only its own)."""
+    found = [(s, s.stored) for s in plan.suggestions]
+    found += [(config.dev, config.stored) for config in stage.configs] if stage else []
+    for suggestion, stored in found:
+        identity = trial_identity(plan.sweep, suggestion.cell, suggestion.index)
+        for trial in stored.values():
+            adopt(trial, plan.sweep.experiment_dir, identity)
+
+
+def _report(sweep: Sweep) -> None:
+    paths = write_tables(sweep.experiment_dir)
+    print(report(paths, sweep.spec.search.metric, sweep.spec.search.mode))
+    print(f"\ntables: {', '.join(str(p) for p in paths.values())}")
+    print(f"tensorboard --logdir {sweep.experiment_dir}")
+
+
+def _fail(problems: list[str]) -> int:
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -1,112 +1,135 @@
-"""The Tune search algorithm: per grid cell, Optuna suggests; each suggestion runs on every seed.
+"""The Tune search algorithms. The dev stage: per grid cell, Optuna suggests; each suggestion
+runs on every seed. The test stage (``TrialList``): a fixed list of trials, nothing to search.
 
-Each cell has its own ``OptunaSearch`` wrapped in Ray's ``Repeater``, so Optuna is told the mean
-of the metric over the seeds of a suggestion. Cells are interleaved suggestion by suggestion so
-that all of them progress together on a cluster.
+Each cell has its own seeded Optuna study (``replay.CellStudy``), told the mean of the metric
+over the seeds of a suggestion. Suggestions already in storage are replayed into their study
+first and only their missing seeds run; the new ones are interleaved suggestion by suggestion
+across cells so that all cells progress together on a cluster.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import optuna
-from ray.tune.search import Repeater, Searcher
-from ray.tune.search.optuna import OptunaSearch
-from ray.tune.search.repeater import TRIAL_INDEX
+from optuna.trial import Trial
+from ray.tune.search import Searcher
 
-from orchestrator.sweep import Cell, SearchParam, Sweep
-
-optuna.logging.set_verbosity(optuna.logging.WARNING)
+from orchestrator.plan import Plan, Suggestion, trial_config, trial_identity
+from orchestrator.replay import CellStudy
+from orchestrator.storage import adopt
 
 
-@dataclass(frozen=True)
-class _Slot:
-    cell_index: int
-    suggestion: int
-    seed_index: int
+@dataclass
+class _Live:
+    """A suggestion during the run: its Optuna trial and the metric of each finished seed."""
+
+    suggestion: Suggestion
+    params: dict[str, Any] | None
+    trial: Trial | None = None
+    values: dict[int, float | None] = field(default_factory=dict)
 
 
 class CellSearcher(Searcher):
-    def __init__(self, sweep: Sweep) -> None:
-        search = sweep.spec.search
+    def __init__(self, plan: Plan) -> None:
+        search = plan.sweep.spec.search
         super().__init__(metric=search.metric, mode=search.mode)
-        self._sweep = sweep
-        seeds = len(sweep.spec.seeds)
-        self._slots = [
-            _Slot(cell, suggestion, seed)
-            for suggestion in range(search.budget)
-            for cell in range(len(sweep.cells))
-            for seed in range(seeds)
-        ]
-        self._searchers: list[Repeater | None] = [
-            Repeater(self._optuna(index), repeat=seeds, set_index=True) if search.space else None
-            for index in range(len(sweep.cells))
-        ]
-        self._owner: dict[str, int] = {}
-
-    def _optuna(self, cell_index: int) -> OptunaSearch:
-        search = self._sweep.spec.search
-        seed = search.seed + cell_index  # distinct but reproducible streams per cell
-        if search.sampler == "tpe":
-            sampler = optuna.samplers.TPESampler(seed=seed)
-        else:
-            sampler = optuna.samplers.RandomSampler(seed=seed)
-        space = {key: _distribution(param) for key, param in search.space.items()}
-        return OptunaSearch(space=space, metric=search.metric, mode=search.mode, sampler=sampler)
+        self._plan = plan
+        self._seeds = plan.sweep.spec.seeds
+        self._studies = {
+            cell.name: CellStudy(search, cell) if search.space else None
+            for cell in plan.sweep.cells
+        }
+        lives = [self._start(suggestion) for suggestion in plan.suggestions]
+        self._slots = _slots(lives, self._seeds, [cell.name for cell in plan.sweep.cells])
+        self._running: dict[str, tuple[_Live, int]] = {}
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict,
                               **spec: Any) -> bool:  # fmt: skip
         return True  # metric and mode come from the sweep file only
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        if not self._slots:
-            return Searcher.FINISHED
-        slot = self._slots.pop(0)
-        cell = self._sweep.cells[slot.cell_index]
-        searcher = self._searchers[slot.cell_index]
-        params: dict[str, Any] = {}
-        if searcher is not None:
-            params = dict(searcher.suggest(trial_id) or {})
-            if params.pop(TRIAL_INDEX, slot.seed_index) != slot.seed_index:
-                raise RuntimeError("seed groups of a cell were interleaved")
-        self._owner[trial_id] = slot.cell_index
-        return trial_config(
-            self._sweep, cell, slot.suggestion, self._sweep.spec.seeds[slot.seed_index], params
-        )
+        while self._slots:
+            live, seed = self._slots.pop(0)
+            if live.params is None:
+                live.trial, live.params = self._ask(live.suggestion, None)
+            config = trial_config(
+                self._plan.sweep, live.suggestion.cell, live.suggestion.index, seed, live.params
+            )
+            stored = self._plan.stored.get(config["trial_key"])
+            if stored is None:
+                self._running[trial_id] = (live, seed)
+                return config
+            # Optuna proposed a point that already ran (a categorical space, say): reuse it.
+            cell, index = live.suggestion.cell, live.suggestion.index
+            identity = trial_identity(self._plan.sweep, cell, index)
+            adopt(stored, self._plan.sweep.experiment_dir, identity)
+            self._record(live, seed, stored.metrics.get(self.metric))
+        return Searcher.FINISHED
 
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False
     ) -> None:
-        searcher = self._searchers[self._owner.pop(trial_id)]
-        if searcher is not None:
-            searcher.on_trial_complete(trial_id, result=result, error=error)
+        live, seed = self._running.pop(trial_id)
+        value = None if error or result is None else result.get(self.metric)
+        self._record(live, seed, value)
+
+    def _start(self, suggestion: Suggestion) -> _Live:
+        """Replay a suggestion known from storage (in order: see replay.py)."""
+        live = _Live(suggestion, suggestion.params)
+        live.values = {s: t.metrics.get(self.metric) for s, t in suggestion.stored.items()}
+        if suggestion.params is not None:
+            live.trial, _ = self._ask(suggestion, suggestion.params)
+            self._tell_when_complete(live)
+        return live
+
+    def _ask(
+        self, suggestion: Suggestion, replay: dict[str, Any] | None
+    ) -> tuple[Trial | None, dict[str, Any]]:
+        study = self._studies[suggestion.cell.name]
+        if study is None:
+            return None, {}
+        return study.ask(replay)
+
+    def _record(self, live: _Live, seed: int, value: float | None) -> None:
+        live.values[seed] = value
+        self._tell_when_complete(live)
+
+    def _tell_when_complete(self, live: _Live) -> None:
+        study = self._studies[live.suggestion.cell.name]
+        if study is None or live.trial is None or not set(self._seeds) <= set(live.values):
+            return
+        study.tell(live.trial, [live.values[seed] for seed in self._seeds])
 
 
-def trial_config(
-    sweep: Sweep, cell: Cell, suggestion: int, seed: int, params: dict[str, Any]
-) -> dict[str, Any]:
-    """What a trial receives (and Ray stores as params.json): self-describing, JSON only."""
-    train = sweep.train_config(cell, params, seed)
-    return {
-        "sweep": sweep.spec.name,
-        "cell": cell.name,
-        "suggestion": suggestion,
-        "seed": seed,
-        "params": params,
-        "config_key": train.config_key(),
-        "trial_key": train.trial_key(),
-        "train": train.model_dump(mode="json"),
-    }
+class TrialList(Searcher):
+    """Hands Tune the given trial configs, in order; Optuna never sees them."""
+
+    def __init__(self, configs: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self._configs = list(configs)
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict,
+                              **spec: Any) -> bool:  # fmt: skip
+        return True
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        return self._configs.pop(0) if self._configs else Searcher.FINISHED
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict | None = None, error: bool = False
+    ) -> None:
+        pass  # nothing learns from the test stage
 
 
-def _distribution(param: SearchParam) -> optuna.distributions.BaseDistribution:
-    if param.type == "categorical":
-        return optuna.distributions.CategoricalDistribution(param.choices or [])
-    if param.type == "int":
-        return optuna.distributions.IntDistribution(
-            int(param.low or 0), int(param.high or 0), log=param.log
-        )
-    return optuna.distributions.FloatDistribution(
-        param.low or 0.0, param.high or 0.0, log=param.log
-    )
+def _slots(lives: list[_Live], seeds: list[int], cells: list[str]) -> list[tuple[_Live, int]]:
+    """Known suggestions' missing seeds first, then the new ones round by round over cells."""
+
+    def turn(live: _Live) -> tuple[bool, int, int]:
+        return live.params is None, live.suggestion.index, cells.index(live.suggestion.cell.name)
+
+    return [
+        (live, seed)
+        for live in sorted(lives, key=turn)
+        for seed in live.suggestion.missing_seeds(seeds)
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import itertools
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -15,9 +16,10 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from emotrain.config import TrainConfig
-from emotrain.config_errors import ConfigError, describe, read_yaml_mapping
+from emotrain.config_errors import ConfigError
 from emotrain.emotions import SEMEVAL_EMOTIONS
 from emotrain.metrics import metric_names
+from orchestrator.layers import FieldPath, Layered, Override, read_layers
 
 Scalar = bool | int | float | str
 
@@ -84,7 +86,15 @@ class SweepSpec(_Strict):
     grid: dict[str, list[Scalar]] = {}
     search: SearchSpec = SearchSpec()
     seeds: list[int] = Field(default=[0], min_length=1)
+    protocol: Literal["dev", "two_stage"] = Field(
+        default="dev",
+        description="dev: the dev stage only; two_stage: then retrain each configuration on "
+        "train+dev for its median best epoch and score test (see second_stage.py)",
+    )
     resources: Resources = Resources()
+    max_failures: int = Field(
+        default=2, ge=0, description="retries of a failed trial, each from its last epoch"
+    )
     storage: Path = Path("results")
 
     @model_validator(mode="after")
@@ -114,6 +124,7 @@ class Sweep:
     source: Path
     spec: SweepSpec
     cells: list[Cell]
+    layers: Layered  # where each value came from, to name it in later errors (preflight)
 
     @property
     def experiment_dir(self) -> Path:
@@ -130,17 +141,38 @@ class Sweep:
         values["threads"] = max(1, int(self.spec.resources.cpus))
         return TrainConfig.model_validate(values)
 
+    def test_config(
+        self, cell: Cell, params: dict[str, Scalar], seed: int, epochs: int
+    ) -> TrainConfig:
+        """The protocol's second stage of a configuration: train+dev for ``epochs`` epochs."""
+        return self.train_config(
+            cell, {**params, "stage": "test", "optim.max_epochs": epochs}, seed
+        )
 
-def load_sweep(path: Path) -> Sweep:
-    """Read and fully validate a sweep file; raises ``ConfigError`` with a one-line message."""
-    raw = read_yaml_mapping(path)
+    def probes(self) -> Iterator[tuple[Cell, dict[str, Scalar], FieldPath]]:
+        """Every cell alone and at every extreme of the search space, with the sweep field to
+        blame for a problem: together they exercise every value a trial can get."""
+        for cell in self.cells:
+            yield cell, {}, ("grid",)
+            for key, param in self.spec.search.space.items():
+                for value in param.extremes():
+                    yield cell, {key: value}, ("search", "space", key)
+
+
+def load_sweep(path: Path, overrides: Sequence[Override] = ()) -> Sweep:
+    """Read and fully validate a sweep file (with the files it extends and the command-line
+    overrides); raises ``ConfigError`` with a one-line message naming the origin and field."""
+    layers = read_layers(path, overrides)
     try:
-        spec = SweepSpec.model_validate(raw)
+        spec = SweepSpec.model_validate(layers.raw)
     except ValidationError as err:
-        raise describe(err, path) from None
+        raise _describe(err, layers, ()) from None
     spec = spec.model_copy(update={"storage": _absolute(spec.storage)})
-    sweep = Sweep(path, spec, expand_grid(spec.grid))
-    _check_configs(sweep)
+    sweep = Sweep(path, spec, expand_grid(spec.grid), layers)
+    for cell, params, blame in sweep.probes():
+        _validate(sweep, cell, params, blame)
+        if spec.protocol == "two_stage":
+            _check_dev_stage(sweep, cell, params)
     return sweep
 
 
@@ -175,30 +207,51 @@ def with_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
     return result
 
 
-def _check_configs(sweep: Sweep) -> None:
-    """Build every cell's training config at the search space's extremes before anything runs."""
-    spec = sweep.spec
-    for cell in sweep.cells:
-        _validate(sweep, cell, {}, "grid")
-        for key, param in spec.search.space.items():
-            for value in param.extremes():
-                _validate(sweep, cell, {key: value}, f"search.space.{key}")
-
-
-def _validate(sweep: Sweep, cell: Cell, params: dict[str, Scalar], blame: str) -> None:
+def _validate(sweep: Sweep, cell: Cell, params: dict[str, Scalar], blame: FieldPath) -> None:
+    layers = sweep.layers
     try:
         sweep.train_config(cell, params, sweep.spec.seeds[0])
     except ValidationError as err:
         loc = ".".join(str(part) for part in err.errors()[0]["loc"])
         owner = next((key for key in cell.overrides if loc.startswith(key)), None)
         if owner is not None:
-            raise describe(err, sweep.source, "grid") from None
+            raise _describe(err, layers, ("grid",), owner=owner) from None
         if params:
-            message = err.errors()[0]["msg"]
-            raise ConfigError(f"{sweep.source}: {blame}: {loc}: {message}") from None
-        raise describe(err, sweep.source, "base") from None
+            raise layers.problem(blame, f"{loc}: {err.errors()[0]['msg']}") from None
+        raise _describe(err, layers, ("base",)) from None
     except ConfigError as err:
-        raise ConfigError(f"{sweep.source}: {blame}: {err}") from None
+        raise layers.problem(blame, str(err)) from None
+
+
+def _check_dev_stage(sweep: Sweep, cell: Cell, params: dict[str, Scalar]) -> None:
+    """Under ``two_stage`` the sweep's configurations are the dev stage: the test stage is the
+    protocol's own step, so a configuration set to ``stage: test`` is a mistake."""
+    if sweep.train_config(cell, params, sweep.spec.seeds[0]).stage == "dev":
+        return
+    if "stage" in cell.overrides:
+        where: FieldPath = ("grid", "stage")
+    elif "stage" in params:
+        where = ("search", "space", "stage")
+    else:
+        where = ("base", "stage")
+    message = "protocol two_stage runs the test stage itself: leave stage at dev"
+    raise sweep.layers.problem(where, message)
+
+
+def _describe(
+    err: ValidationError, layers: Layered, prefix: FieldPath, owner: str | None = None
+) -> ConfigError:
+    """The first problem of a pydantic error, blamed on the file or flag that set the field.
+    ``owner`` is the grid axis holding a cell's bad value: the axis is the field to edit."""
+    first = err.errors()[0]
+    loc = tuple(str(part) for part in first["loc"])
+    where = (*prefix, owner) if owner is not None else (*prefix, *loc)
+    message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+    if owner is not None and loc and ".".join(loc) != owner:
+        where = (*prefix, ".".join(loc))  # a field below the axis (an unknown one, say)
+    more = len(err.errors()) - 1
+    suffix = f" (and {more} more problem{'s' * (more > 1)})" if more else ""
+    return layers.problem(where, message + suffix)
 
 
 def _slug(value: Scalar) -> str:

@@ -4,7 +4,13 @@
   status, best-dev and test metrics;
 - ``epochs.parquet``: one row per trial per epoch (the dev metrics ``train`` reported);
 - ``configs.parquet``: one row per configuration (the config without the seed): mean, std
-  (population, as the original aggregated_metrics.yml) and count over seeds of every metric.
+  (population, as the original aggregated_metrics.yml) and count over seeds of every metric;
+  a test-stage configuration is its own row (its config differs in stage and epochs);
+- ``test_stage.parquet`` (two-stage sweeps only): one row per dev configuration with a test
+  stage: the epochs used, its dev-stage ``best_dev_*`` and its test-stage ``test_*`` statistics.
+
+Every trial row has a ``stage`` (``dev`` or ``test``) and a ``dev_config_key``: the dev
+configuration a test-stage trial retrains (a dev-stage trial's own ``config_key``).
 
 Only JSON written by Tune is read (``params.json``, ``result.json``): nothing is unpickled.
 """
@@ -12,16 +18,17 @@ Only JSON written by Tune is read (``params.json``, ``result.json``): nothing is
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from orchestrator.files import write_atomically
+
 FINAL = "final"  # marks the last report of a trial, which carries the test metrics
-TABLES = ("trials", "epochs", "configs")
-_KEYS = ["trial_key", "config_key", "cell", "suggestion", "seed"]
+TABLES = ("trials", "epochs", "configs", "test_stage")
+_KEYS = ["trial_key", "config_key", "search_key", "cell", "suggestion", "seed"]
 _RUN_COLUMNS = ["best_epoch", "epochs_run", "stopped_early", "train_seconds",
                 "train_examples_per_second"]  # fmt: skip
 
@@ -29,7 +36,7 @@ _RUN_COLUMNS = ["best_epoch", "epochs_run", "stopped_early", "train_seconds",
 def build_tables(experiment_dir: Path) -> dict[str, pd.DataFrame]:
     trials, epochs = [], []
     for trial_dir in sorted(p.parent for p in experiment_dir.glob("*/params.json")):
-        row, history = _read_trial(trial_dir)
+        row, history = read_trial(trial_dir)
         trials.append(row)
         epochs.extend(history)
     trial_table = _latest_per_key(pd.DataFrame(trials))
@@ -37,14 +44,25 @@ def build_tables(experiment_dir: Path) -> dict[str, pd.DataFrame]:
     epoch_table = pd.DataFrame(epochs)
     if not epoch_table.empty:
         epoch_table = epoch_table[epoch_table["trial_dir"].isin(kept)].reset_index(drop=True)
-    return {"trials": trial_table, "epochs": epoch_table, "configs": aggregate(trial_table)}
+    configs = aggregate(trial_table)
+    return {
+        "trials": trial_table,
+        "epochs": epoch_table,
+        "configs": configs,
+        "test_stage": test_stage(configs),
+    }
 
 
 def write_tables(experiment_dir: Path) -> dict[str, Path]:
+    """Every table; ``test_stage`` only when there is a test stage (an old one is removed)."""
     paths = {}
     for name, table in build_tables(experiment_dir).items():
-        paths[name] = experiment_dir / f"{name}.parquet"
-        _write_atomically(table, paths[name])
+        path = experiment_dir / f"{name}.parquet"
+        if name == "test_stage" and table.empty:
+            path.unlink(missing_ok=True)
+            continue
+        paths[name] = path
+        write_atomically(path, partial(_to_parquet, table))
     return paths
 
 
@@ -65,23 +83,46 @@ def aggregate(trials: pd.DataFrame) -> pd.DataFrame:
     if done.empty:
         return pd.DataFrame()
     groups = done.groupby("config_key", sort=False)
-    firsts = groups[["cell", "suggestion", *config_columns(done)]].first()
+    firsts = groups[["stage", "dev_config_key", "cell", "suggestion", *config_columns(done)]]
+    firsts = firsts.first()
     seeds = groups["seed"].agg(lambda s: ",".join(str(v) for v in sorted(s))).rename("seeds")
     stats = groups[metric_columns(done)].agg(["mean", lambda s: s.std(ddof=0), "count"])
     stats.columns = [
         f"{metric}_{'std' if stat == '<lambda_0>' else stat}" for metric, stat in stats.columns
     ]
-    table = pd.concat([firsts, groups.size().rename("n_seeds"), seeds, stats], axis=1)
+    parts = [firsts, groups.size().rename("n_seeds"), seeds, stats]
+    table = pd.concat(parts, axis=1).copy()  # copy: one block, not one per aggregated column
     return table.reset_index()
 
 
-def _read_trial(trial_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def test_stage(configs: pd.DataFrame) -> pd.DataFrame:
+    """The protocol's final numbers: per test-stage configuration (normally one per dev
+    configuration; a change of seeds that changed the epoch count adds one), the epochs used,
+    the dev configuration's ``best_dev_*`` statistics and its own ``test_*`` statistics."""
+    if configs.empty or not (configs["stage"] == "test").any():
+        return pd.DataFrame()
+    tests = configs[configs["stage"] == "test"].rename(columns={"cfg.optim.max_epochs": "epochs"})
+    keys = ["dev_config_key", "config_key", "cell", "suggestion"]
+    params = [c for c in tests.columns if c.startswith("param.")]
+    scores = [c for c in tests.columns if c.startswith("test_")]
+    dev = configs[configs["stage"] == "dev"].set_index("config_key")
+    dev = dev[[c for c in dev.columns if c.startswith("best_dev_")]]
+    table = tests[[*keys, *params, "epochs", "n_seeds", "seeds", *scores]]
+    return table.join(dev, on="dev_config_key").reset_index(drop=True)
+
+
+def read_trial(trial_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A trial folder as its `trials` row and its `epochs` rows."""
     params = json.loads((trial_dir / "params.json").read_text(encoding="utf-8"))
     results = _read_results(trial_dir / "result.json")
     final = next((r for r in reversed(results) if r.get(FINAL)), None)
     error = trial_dir / "error.txt"
     status = "completed" if final else ("failed" if error.exists() else "incomplete")
     row: dict[str, Any] = {key: params.get(key) for key in _KEYS}
+    # From the training config itself: trials written before the two-stage protocol have no
+    # "stage" of their own in params.json, and they are all dev-stage trials.
+    row["stage"] = params["train"].get("stage", "dev")
+    row["dev_config_key"] = params.get("dev_config_key", row["config_key"])
     row |= {"status": status, "trial_dir": trial_dir.name, "timestamp": _timestamp(results)}
     row["error"] = _last_line(error) if status == "failed" else None
     row |= {f"param.{k}": v for k, v in params.get("params", {}).items()}
@@ -123,7 +164,7 @@ def _latest_per_key(trials: pd.DataFrame) -> pd.DataFrame:
     rank = (trials["status"] == "completed").astype(int)
     ordered = trials.assign(_rank=rank).sort_values(["_rank", "timestamp"], na_position="first")
     latest = ordered.drop_duplicates("trial_key", keep="last").drop(columns="_rank")
-    return latest.sort_values(["cell", "suggestion", "seed"]).reset_index(drop=True)
+    return latest.sort_values(["cell", "suggestion", "stage", "seed"]).reset_index(drop=True)
 
 
 def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -145,13 +186,5 @@ def _last_line(path: Path) -> str:
     return lines[-1][:500] if lines else ""
 
 
-def _write_atomically(table: pd.DataFrame, path: Path) -> None:
-    """Write next to the target and rename, so readers see the old file or the new one."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        table.to_parquet(temporary, index=False)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def _to_parquet(table: pd.DataFrame, path: str) -> None:
+    table.to_parquet(path, index=False)

@@ -26,6 +26,12 @@ class EncodedSplit:
     def __len__(self) -> int:
         return len(self.input_ids)
 
+    def subset(self, rows: list[int]) -> EncodedSplit:
+        types = None if self.token_type_ids is None else [self.token_type_ids[i] for i in rows]
+        return EncodedSplit(
+            [self.input_ids[i] for i in rows], types, self.labels[rows], self.positions, self.pad_id
+        )
+
 
 def encode_pairs(
     tokenizer: PreTrainedTokenizerBase,
@@ -64,21 +70,33 @@ def batches(
     split: EncodedSplit, batch_size: int, order: torch.Tensor | None = None
 ) -> Iterator[dict[str, torch.Tensor]]:
     """Batches padded to their own longest example, in ``order`` (default: the split's)."""
+    for rows in batch_rows(len(split), batch_size, order):
+        yield collate(split, rows)
+
+
+def batch_rows(
+    size: int, batch_size: int, order: torch.Tensor | None = None
+) -> Iterator[list[int]]:
+    """The example indices of each batch."""
     if order is None:
-        order = torch.arange(len(split))
-    for start in range(0, len(split), batch_size):
-        index = order[start : start + batch_size].tolist()
-        input_ids = pad_sequence(
-            [split.input_ids[i] for i in index], batch_first=True, padding_value=split.pad_id
+        order = torch.arange(size)
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size].tolist()
+
+
+def collate(split: EncodedSplit, rows: list[int]) -> dict[str, torch.Tensor]:
+    """The examples ``rows`` padded to the longest of them."""
+    input_ids = pad_sequence(
+        [split.input_ids[i] for i in rows], batch_first=True, padding_value=split.pad_id
+    )
+    lengths = torch.tensor([len(split.input_ids[i]) for i in rows])
+    batch = {
+        "input_ids": input_ids,
+        "attention_mask": (torch.arange(input_ids.shape[1]) < lengths[:, None]).long(),
+        "labels": split.labels[rows],
+    }
+    if split.token_type_ids is not None:
+        batch["token_type_ids"] = pad_sequence(
+            [split.token_type_ids[i] for i in rows], batch_first=True, padding_value=0
         )
-        lengths = torch.tensor([len(split.input_ids[i]) for i in index])
-        batch = {
-            "input_ids": input_ids,
-            "attention_mask": (torch.arange(input_ids.shape[1]) < lengths[:, None]).long(),
-            "labels": split.labels[index],
-        }
-        if split.token_type_ids is not None:
-            batch["token_type_ids"] = pad_sequence(
-                [split.token_type_ids[i] for i in index], batch_first=True, padding_value=0
-            )
-        yield batch
+    return batch

@@ -19,6 +19,10 @@ class EncoderConfig(Section):
     num_heads: int = Field(default=2, ge=1)
     intermediate_size: int = Field(default=256, ge=8)
     vocab_size: int = Field(default=4000, ge=300, description="tiny only: tokenizer vocabulary")
+    dropout: float | None = Field(
+        default=None, ge=0.0, lt=1.0,
+        description="the encoder's hidden and attention dropout (None: the encoder's own)",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:

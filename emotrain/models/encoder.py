@@ -33,7 +33,9 @@ def build_encoder(
         return AutoModel.from_config(model_config, add_pooling_layer=False), tokenizer
     source = resolve_encoder_name(config.name or "")
     tokenizer = _pretrained_tokenizer(config, source)
-    model = AutoModel.from_pretrained(source, trust_remote_code=False, add_pooling_layer=False)
+    model = AutoModel.from_pretrained(
+        source, trust_remote_code=False, add_pooling_layer=False, **dropout_overrides(config)
+    )
     return model, tokenizer
 
 
@@ -52,7 +54,7 @@ def build_masked_lm(
     source = resolve_encoder_name(config.name or "")
     tokenizer = _with_mask(config, _pretrained_tokenizer(config, source))
     model, info = AutoModelForMaskedLM.from_pretrained(
-        source, trust_remote_code=False, output_loading_info=True
+        source, trust_remote_code=False, output_loading_info=True, **dropout_overrides(config)
     )
     head_missing = sorted(
         key for key in info["missing_keys"] if not key.startswith(f"{model.base_model_prefix}.")
@@ -97,6 +99,13 @@ def _tiny_tokenizer(config: EncoderConfig, corpus: Sequence[str]) -> PreTrainedT
     return byte_bpe_tokenizer(corpus, config.vocab_size)
 
 
+def dropout_overrides(config: EncoderConfig) -> dict[str, float]:
+    """BERT-family config fields for ``encoder.dropout`` (nothing when it is not set)."""
+    if config.dropout is None:
+        return {}
+    return {"hidden_dropout_prob": config.dropout, "attention_probs_dropout_prob": config.dropout}
+
+
 def _tiny_model_config(
     config: EncoderConfig, tokenizer: PreTrainedTokenizerBase, max_length: int
 ) -> PretrainedConfig:
@@ -105,6 +114,7 @@ def _tiny_model_config(
         "num_hidden_layers": config.num_layers,
         "num_attention_heads": config.num_heads,
         "intermediate_size": config.intermediate_size,
+        **dropout_overrides(config),
     }
     if config.tiny == "bert":
         return BertConfig(

@@ -1,0 +1,222 @@
+"""Write an experiment's report: ``python -m orchestrator.report RESULTS_DIR [--out DIR]``.
+
+``RESULTS_DIR`` is an experiment folder (``results/smoke``). Only its Parquet tables and
+``sweep.json`` are read. ``report.md`` and ``report.html`` (the same content) and their PNG
+figures are written into ``DIR`` (default ``RESULTS_DIR/report``): the papers' table of the
+configurations (mean ± std over seeds, best first by the sweep's metric), the per-emotion test
+F1, learning curves, the Optuna search history, and the trials that did not complete.
+
+The folder is built beside its destination and renamed into place, so a reader sees the old
+report or the new one, never a mix. A missing or empty results folder exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from orchestrator import plots
+from orchestrator.report_inputs import Experiment, ReportInputError, load_experiment
+from orchestrator.report_render import Section, markdown, page
+from orchestrator.report_tables import (
+    emotion_table,
+    headline_table,
+    problem_table,
+    ranked,
+    test_stage_table,
+)
+
+CURVES = [("dev_jaccard", "dev Jaccard"), ("dev_macro_f1", "dev macro-F1")]
+FOLDER_MODE = 0o755  # mkdtemp makes 0700; a report is meant to be read by others too
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m orchestrator.report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("results", type=Path, help="an experiment folder (results/<name>)")
+    parser.add_argument("--out", type=Path, help="the report folder (default RESULTS/report)")
+    args = parser.parse_args(argv)
+    out = args.out or args.results / "report"
+    try:
+        experiment = load_experiment(args.results)
+        if out.exists() and not out.is_dir():
+            raise ReportInputError(f"{out}: exists and is not a folder")
+    except ReportInputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    written = write_report(experiment, out)
+    print(f"report: {out / 'report.md'}, {out / 'report.html'} and {len(written) - 2} figures")
+    return 0
+
+
+def write_report(experiment: Experiment, out: Path) -> list[str]:
+    """Build the report folder and swap it in; the names of the files it holds."""
+    return replace_folder(out, lambda folder: _fill(experiment, folder))
+
+
+def replace_folder(out: Path, fill: Callable[[Path], list[str]]) -> list[str]:
+    """``fill`` a fresh folder beside ``out``, then rename it to ``out``. A folder cannot be
+    renamed over a non-empty one, so the old report is first renamed aside, then deleted."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+    try:
+        written = fill(staging)
+        os.chmod(staging, FOLDER_MODE)
+        if out.exists():
+            out.rename(old)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if old.exists() and not out.exists():  # the swap failed halfway: keep the old report
+            old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return written
+
+
+def _fill(experiment: Experiment, folder: Path) -> list[str]:
+    sections = build_sections(experiment, folder)
+    title = f"Sweep report: {experiment.name}"
+    (folder / "report.md").write_text(markdown(title, sections), encoding="utf-8")
+    (folder / "report.html").write_text(page(title, sections), encoding="utf-8")
+    figures = [name for section in sections for name, _ in section.figures]
+    return ["report.md", "report.html", *figures]
+
+
+def build_sections(experiment: Experiment, folder: Path) -> list[Section]:
+    """The report's content; figures are drawn into ``folder`` as they are listed."""
+    configs = ranked(experiment.dev_configs, experiment.metric, experiment.mode)
+    sections = [_overview(experiment, configs)]
+    if configs.empty:
+        sections.append(Section("Configurations", ["No configuration completed."]))
+    else:
+        sections += [
+            _configurations(experiment, configs),
+            _emotions(configs, folder),
+            *_test_stage(experiment),
+            _curves(experiment, configs, folder),
+            *_search(experiment, configs, folder),
+        ]
+    return sections + _problems(experiment)
+
+
+def _overview(experiment: Experiment, configs: pd.DataFrame) -> Section:
+    trials = experiment.trials
+    done = trials[trials["status"] == "completed"]
+    seeds = sorted(int(s) for s in trials["seed"].dropna().unique())
+    seconds = done["train_seconds"].sum() if "train_seconds" in done else 0.0
+    counts = (
+        f"{len(trials)} trials ({len(done)} completed{_by_stage(trials)}), "
+        f"{len(configs)} configurations, "
+        f"{len(seeds)} seeds ({', '.join(map(str, seeds))}); total training time "
+        f"{_duration(seconds)} (the sum over the completed trials)."
+    )
+    ranking = (
+        f"Configurations are ranked by {experiment.metric} ({experiment.mode}), the metric the "
+        "search optimised. Scores are mean ± std over seeds (the population std, as in "
+        "configs.parquet); dev scores are those of each trial's best epoch, test scores use "
+        "that epoch's weights."
+    )
+    source = f"Built from the Parquet tables of {experiment.folder}."
+    return Section("Overview", [counts, ranking, source])
+
+
+def _by_stage(trials: pd.DataFrame) -> str:
+    """Two-stage sweeps: how many of the trials each stage has."""
+    if "stage" not in trials or not (trials["stage"] == "test").any():
+        return ""
+    counts = trials["stage"].value_counts()
+    return f"; {counts.get('dev', 0)} dev-stage, {counts.get('test', 0)} test-stage"
+
+
+def _configurations(experiment: Experiment, configs: pd.DataFrame) -> Section:
+    # in a two-stage sweep these test scores are not the protocol's final ones: say where those are
+    text = (
+        []
+        if experiment.test_stage.empty
+        else ["Dev stage: trained on train; the protocol's final test scores are under Test stage."]
+    )
+    return Section("Configurations", text, table=headline_table(configs, experiment.metric))
+
+
+def _test_stage(experiment: Experiment) -> list[Section]:
+    """Two-stage sweeps only: the protocol's final numbers."""
+    table = experiment.test_stage
+    if table.empty:
+        return []
+    table = ranked(table, experiment.metric, experiment.mode)
+    text = (
+        "Each configuration retrained on train+dev for the epochs shown, on the same seeds, "
+        "and scored on test; the dev metric is the one from the first stage."
+    )
+    return [
+        Section("Test stage", [text], table=test_stage_table(table, experiment.metric)),
+        Section("Per-emotion test F1, test stage", table=emotion_table(table, "dev_config_key")),
+    ]
+
+
+def _emotions(configs: pd.DataFrame, folder: Path) -> Section:
+    figures = []
+    if plots.emotion_bars(configs, folder / "emotion_f1.png"):
+        figures.append(("emotion_f1.png", "Test F1 per emotion (mean, std error bars)"))
+    return Section("Per-emotion test F1", table=emotion_table(configs), figures=figures)
+
+
+def _curves(experiment: Experiment, configs: pd.DataFrame, folder: Path) -> Section:
+    figures = []
+    for metric, heading in CURVES:
+        name = f"curve_{metric}.png"
+        if plots.learning_curve(experiment.epochs, configs, metric, heading, folder / name):
+            figures.append((name, f"{heading} by epoch, mean ± std over seeds"))
+    text = (
+        "One line per configuration (the best ones when there are many). A seed that "
+        "stopped early leaves the later epochs' mean to the other seeds."
+    )
+    return Section(
+        "Learning curves", [text] if figures else ["No epochs were recorded."], figures=figures
+    )
+
+
+def _search(experiment: Experiment, configs: pd.DataFrame, folder: Path) -> list[Section]:
+    name = "search_history.png"
+    if not plots.search_history(configs, experiment.metric, experiment.log_params, folder / name):
+        return []
+    text = (
+        "Each point is one Optuna suggestion, labelled q0, q1 and so on in the order it was "
+        f"proposed within its cell, at the mean {experiment.metric} over seeds that the "
+        "search was given."
+    )
+    return [Section("Search history", [text], figures=[(name, "Optuna search history")])]
+
+
+def _problems(experiment: Experiment) -> list[Section]:
+    table = problem_table(experiment.trials)
+    if table.empty:
+        return []
+    count = f"{len(table)} trial{'s' if len(table) != 1 else ''}"
+    text = f"{count} did not complete; their seeds are missing from the means above."
+    return [Section("Failed or incomplete trials", [text], table=table)]
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(float(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

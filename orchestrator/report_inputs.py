@@ -1,0 +1,90 @@
+"""What ``python -m orchestrator.report`` reads: an experiment folder's Parquet tables and its
+``sweep.json``, never Tune's pickles nor the trial folders.
+
+``sweep.json`` is read as plain JSON rather than through ``orchestrator.record``: that module
+imports the sweep schema and so torch, which would add seconds to a command that only reads
+tables. Every field of it is optional here (a folder rebuilt by hand may have none).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+# The defaults of orchestrator.sweep.SearchSpec, for a folder without a readable sweep.json.
+DEFAULT_METRIC, DEFAULT_MODE = "best_dev_jaccard", "max"
+
+
+class ReportInputError(Exception):
+    """The folder cannot be reported on; the message is the one-line error to print."""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    folder: Path
+    name: str
+    metric: str
+    mode: str
+    trials: pd.DataFrame
+    epochs: pd.DataFrame
+    configs: pd.DataFrame  # every configuration, both stages of a two-stage sweep
+    test_stage: pd.DataFrame  # empty unless the sweep is two-stage
+    log_params: set[str] = field(default_factory=set)  # searched on a log scale
+
+    @property
+    def dev_configs(self) -> pd.DataFrame:
+        """The configurations Optuna searched (all of them, before the two-stage protocol)."""
+        if "stage" in self.configs:
+            return self.configs[self.configs["stage"] == "dev"].reset_index(drop=True)
+        return self.configs
+
+
+def load_experiment(folder: Path) -> Experiment:
+    if not folder.is_dir():
+        raise ReportInputError(f"{folder}: no such folder")
+    if not (folder / "trials.parquet").is_file():
+        raise ReportInputError(
+            f"{folder}: no trials.parquet here (python -m orchestrator.aggregate {folder} "
+            "rebuilds the tables of a folder of trials)"
+        )
+    trials = _read(folder, "trials")
+    if trials.empty:
+        raise ReportInputError(f"{folder}: trials.parquet has no trials")
+    record = _read_record(folder)
+    search = record.get("search", {})
+    return Experiment(
+        folder=folder,
+        name=str(record.get("name") or folder.name),
+        metric=str(search.get("metric", DEFAULT_METRIC)),
+        mode=str(search.get("mode", DEFAULT_MODE)),
+        trials=trials,
+        epochs=_read(folder, "epochs"),
+        configs=_read(folder, "configs"),
+        test_stage=_read(folder, "test_stage"),
+        log_params={name for name, spec in search.get("space", {}).items() if spec.get("log")},
+    )
+
+
+def _read(folder: Path, table: str) -> pd.DataFrame:
+    """A table, or an empty frame when it is absent (``test_stage`` exists only for two-stage
+    sweeps; the others for a folder whose aggregation was interrupted)."""
+    path = folder / f"{table}.parquet"
+    if not path.is_file():
+        return pd.DataFrame()
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as err:  # pyarrow's errors subclass these
+        raise ReportInputError(f"{path}: unreadable: {err}") from err
+
+
+def _read_record(folder: Path) -> dict[str, Any]:
+    """The ``spec`` of ``sweep.json``, or {} when it is missing or unreadable."""
+    try:
+        spec = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))["spec"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return spec if isinstance(spec, dict) else {}

@@ -1,0 +1,66 @@
+"""The printed summary of an experiment: one line per configuration, best first, and for a
+two-stage sweep the test stage's numbers (the protocol's final results)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+SHOWN = ["test_jaccard", "test_micro_f1", "test_macro_f1"]
+
+
+def report(tables: dict[str, Path], metric: str, mode: str) -> str:
+    """The summary of the written tables (``test_stage`` is there for two-stage sweeps only)."""
+    text = summary(pd.read_parquet(tables["configs"]), metric, mode)
+    if "test_stage" in tables:
+        text += "\n\n" + test_stage_summary(pd.read_parquet(tables["test_stage"]), metric, mode)
+    return text
+
+
+def summary(configs: pd.DataFrame, metric: str, mode: str) -> str:
+    """The dev-stage configurations: cell, config key, seeds, searched values, then
+    ``mean ± std`` of the metric and of the main test scores."""
+    if "stage" in configs:
+        configs = configs[configs["stage"] == "dev"]
+    if configs.empty or f"{metric}_mean" not in configs:
+        return "no configuration completed"
+    shown = [metric, *(m for m in SHOWN if m != metric and f"{m}_mean" in configs)]
+    return _table(configs, "config_key", [], shown, metric, mode)
+
+
+def test_stage_summary(table: pd.DataFrame, metric: str, mode: str) -> str:
+    """Per dev configuration, the dev metric it is chosen by, then the epochs and the scores of
+    its test stage (trained on train+dev)."""
+    if table.empty:
+        return "test stage: no configuration completed"
+    shown = [metric, *(m for m in SHOWN if f"{m}_mean" in table)]
+    heading = "test stage (retrained on train+dev for the epochs shown; dev metric from stage 1):"
+    return heading + "\n" + _table(table, "dev_config_key", ["epochs"], shown, metric, mode)
+
+
+def _table(
+    configs: pd.DataFrame,
+    key: str,
+    extra: Sequence[str],
+    shown: Sequence[str],
+    metric: str,
+    mode: str,
+) -> str:
+    rows = []
+    for _, config in configs.sort_values(f"{metric}_mean", ascending=mode == "min").iterrows():
+        row = {"cell": config["cell"], "config": config[key][:8], "seeds": config["n_seeds"]}
+        row |= {
+            column.removeprefix("param."): _rounded(config[column])
+            for column in configs.columns
+            if column.startswith("param.")
+        }
+        row |= {column: config[column] for column in extra}
+        row |= {m: f"{config[f'{m}_mean']:.4f} ± {config[f'{m}_std']:.4f}" for m in shown}
+        rows.append(row)
+    return pd.DataFrame(rows).to_string(index=False)
+
+
+def _rounded(value: object) -> object:
+    return round(value, 4) if isinstance(value, float) else value

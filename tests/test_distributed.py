@@ -1,0 +1,61 @@
+"""Data-parallel training on the CPU (gloo, 2 processes) matches one process for the same seed."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch.multiprocessing as mp
+from torch import distributed as dist
+
+from emotrain import train
+
+
+def _config(semeval_root: Path) -> dict[str, Any]:
+    # Dropout 0: with dropout each rank draws its own masks (see emotrain/distributed.py).
+    return {
+        "data": {"root": str(semeval_root), "train_limit": 151, "eval_limit": 61},
+        "model": {"encoder": {"tiny": "bert", "dropout": 0.0}, "dropout": 0.0},
+        "loss": {"local": "intra", "weights": "rho", "alpha": 0.2},
+        "optim": {"max_epochs": 2, "lr": 3e-3, "batch_size": 15},
+        "seed": 5,
+        "threads": 1,
+        "cache_dir": "off",
+    }
+
+
+def _worker(rank: int, world: int, port: int, config: dict[str, Any], out: str) -> None:
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+                            world_size=world)  # fmt: skip
+    try:
+        reports: list[dict[str, float]] = []
+        result = train(config, report=reports.append)
+        Path(out, f"rank{rank}.json").write_text(
+            json.dumps({"result": result.model_dump(), "reports": len(reports)})
+        )
+    finally:
+        dist.destroy_process_group()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_gloo_workers_match_one_process(semeval_root: Path, tmp_path: Path) -> None:
+    config = _config(semeval_root)
+    single = train(config)
+    mp.spawn(_worker, args=(2, _free_port(), config, str(tmp_path)), nprocs=2, join=True)
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert ranks[0]["reports"] == single.epochs_run and ranks[1]["reports"] == 0  # rank 0 reports
+    for rank in ranks:
+        result = rank["result"]
+        assert result["best_epoch"] == single.best_epoch
+        assert result["test"] == pytest.approx(single.test, abs=1e-6)
+        assert result["best_dev"] == pytest.approx(single.best_dev, abs=1e-6)
+        for mine, theirs in zip(result["history"], single.history, strict=True):
+            assert mine == pytest.approx(theirs, rel=1e-4)
