@@ -16,14 +16,29 @@ def _data_root() -> Path:
     return Path(os.environ.get("EMOSWEEP_DATA", DEFAULT_DATA)).expanduser().resolve()
 
 
+def _require(found: bool, message: str) -> None:
+    """Skip without the data; fail under CI, where a wrong path must never pass silently."""
+    if found:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     root = _data_root()
-    if not (root / "semeval2018-ec").is_dir():
-        message = f"real data not found at {root} (set EMOSWEEP_DATA to the shared data folder)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    _require(
+        (root / "semeval2018-ec").is_dir(),
+        f"real data not found at {root} (set EMOSWEEP_DATA to the shared data folder)",
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def goemotions_root(data_root: Path) -> Path:
+    root = data_root / "goemotions"
+    _require((root / "train.tsv").is_file(), f"GoEmotions not found at {root}")
     return root
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,17 +20,6 @@ NAMES = [
     "excitement", "fear", "gratitude", "grief", "joy", "love", "nervousness", "optimism", "pride",
     "realization", "relief", "remorse", "sadness", "surprise", "neutral",
 ]  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def goemotions_root(data_root: Path) -> Path:
-    root = data_root / "goemotions"
-    if not (root / "train.tsv").is_file():
-        message = f"GoEmotions not found at {root}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return root
 
 
 def test_row_counts_of_the_real_files(goemotions_root: Path) -> None:
