@@ -8,7 +8,7 @@ import pytest
 from emotrain.data.semeval import (
     HEADER,
     DataFileError,
-    demo_root,
+    load_demo,
     load_semeval,
     read_semeval,
     semeval_path,
@@ -52,7 +52,7 @@ def test_official_bundle_layout_is_accepted(tmp_path: Path, semeval_root: Path) 
 
 
 def test_demo_data_ships_in_the_package() -> None:
-    sizes = [len(load_semeval(demo_root(), "english", s)) for s in ("train", "dev", "test")]
+    sizes = [len(load_demo(s)) for s in ("train", "dev", "test")]
     assert sizes == [360, 90, 90]
 
 

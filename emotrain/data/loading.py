@@ -9,7 +9,7 @@ from pathlib import Path
 from emotrain.data.config import DataConfig
 from emotrain.data.goemotions import load_goemotions
 from emotrain.data.preprocess import preprocess_many
-from emotrain.data.semeval import EmotionData, SemEvalLanguage, Split, demo_root, load_semeval
+from emotrain.data.semeval import EmotionData, SemEvalLanguage, Split, load_demo, load_semeval
 from emotrain.data.table_dataset import load_table_splits
 
 SPLITS: tuple[Split, ...] = ("train", "dev", "test")
@@ -49,7 +49,11 @@ def _read_splits(config: DataConfig) -> dict[str, EmotionData]:
             config.delimiter,
             config.id_column,
         )
-    root = config.root if config.root is not None else demo_root()
+    if config.root is None:
+        if config.multilingual or config.language != "english":
+            raise ValueError("data.root: the demo data is English only; give a SemEval root")
+        return {split: load_demo(split) for split in SPLITS}
+    root = config.root
     if not config.multilingual:
         return {split: load_semeval(root, config.language, split) for split in SPLITS}
     chosen = {"train": config.train_languages}

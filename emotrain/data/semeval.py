@@ -89,6 +89,11 @@ def demo_root() -> Path:
     return Path(str(resources.files("emotrain") / "demo_data"))
 
 
+def load_demo(split: Split) -> EmotionData:
+    """A split of the demo dataset: the E-c format, English, under its own file names."""
+    return read_semeval(demo_root() / f"demo-{split}.tsv")
+
+
 def semeval_path(root: Path, language: SemEvalLanguage, split: Split) -> Path:
     """Locate a split under ``root``, accepting the official bundle's extra ``E-c/`` level."""
     folder, code = _FOLDER[language]

@@ -4,7 +4,7 @@ The rows are assembled from hand-written phrase fragments (one pool per
 emotion, plus a pool of neutral sentences) written specifically for this
 project.  Nothing here is copied or paraphrased from an existing corpus.
 
-Running ``python generate.py`` rewrites the three files under ``English/``
+Running ``python generate.py`` rewrites the three ``demo-*.tsv`` files
 byte for byte (UTF-8, CRLF line endings, SemEval 2018 Task 1 E-c layout).
 """
 
@@ -29,9 +29,9 @@ EMOTIONS: tuple[str, ...] = (
 
 SPLITS: tuple[tuple[str, int, int], ...] = (
     # (file name, number of rows, first id number)
-    ("2018-E-c-En-train.txt", 360, 1),
-    ("2018-E-c-En-dev.txt", 90, 1001),
-    ("2018-E-c-En-test-gold.txt", 90, 2001),
+    ("demo-train.tsv", 360, 1),
+    ("demo-dev.tsv", 90, 1001),
+    ("demo-test.tsv", 90, 2001),
 )
 
 MIN_TRAIN = 12
@@ -515,7 +515,7 @@ def build_split(
 def main() -> None:
     rng = random.Random(0)
     seen: set[str] = set()
-    out_dir = Path(__file__).resolve().parent / "English"
+    out_dir = Path(__file__).resolve().parent
     out_dir.mkdir(parents=True, exist_ok=True)
     for index, (name, n_rows, first_id) in enumerate(SPLITS):
         minimum = MIN_TRAIN if index == 0 else MIN_OTHER
