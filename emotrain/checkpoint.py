@@ -13,11 +13,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from emotrain.config import TrainConfig
+from emotrain.device import cpu_tensors
 from emotrain.models.factory import assemble, load_saved_encoder
 
 FORMAT = 1
@@ -46,8 +48,7 @@ def save_model(
     try:
         model.encoder.save_pretrained(staging / "encoder")
         tokenizer.save_pretrained(staging / "encoder")
-        head = {name: value.contiguous() for name, value in model.head.state_dict().items()}
-        save_file(head, str(staging / "head.safetensors"))
+        save_file(cpu_tensors(model.head.state_dict()), str(staging / "head.safetensors"))
         manifest = {"format": FORMAT, "config": config.model_dump(mode="json"),
                     "emotions": list(emotions)}  # fmt: skip
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -66,10 +67,14 @@ def load_model(directory: Path) -> TrainedModel:
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{manifest_path}: unsupported format {manifest.get('format')!r}")
     config = TrainConfig.model_validate(manifest["config"])
-    encoder = load_saved_encoder(config.model, directory / "encoder")
+    try:
+        encoder = load_saved_encoder(config.model, directory / "encoder")
+        head = load_file(str(directory / "head.safetensors"))
+    except SafetensorError as err:  # not a ValueError: callers would show a traceback
+        raise ValueError(f"{directory}: damaged weights ({err})") from None
     tokenizer = AutoTokenizer.from_pretrained(directory / "encoder", trust_remote_code=False)
     model = assemble(config.model, encoder, len(manifest["emotions"]))
-    model.head.load_state_dict(load_file(str(directory / "head.safetensors")))
+    model.head.load_state_dict(head)
     model.eval()
     return TrainedModel(model, tokenizer, config, tuple(manifest["emotions"]))
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, model_validator
 
 from emotrain.data.config import DataConfig
+from emotrain.device import DeviceChoice, Precision
+from emotrain.emotions import SEMEVAL_EMOTIONS
 from emotrain.losses import LossConfig
 from emotrain.models.config import ModelConfig
 from emotrain.section import Section
 
-RUNTIME_FIELDS = {"threads", "output_dir", "cache_dir"}  # how a run executes, not what it learns
+# How a run executes, not what it learns: not part of the config key.
+RUNTIME_FIELDS = {"threads", "output_dir", "cache_dir", "device"}
+# NumPy refuses any other seed, and it would only fail once a trial has started.
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
 
 class OptimConfig(Section):
@@ -25,6 +30,11 @@ class OptimConfig(Section):
     batch_size: int = Field(default=32, ge=1)
     max_epochs: int = Field(default=20, ge=1)
     patience: int = Field(default=5, ge=1)
+    # Part of the config key: bf16 changes the numbers. Checked against the device at run time.
+    precision: Precision = Field(
+        default="fp32",
+        description="fp32, or bf16 autocast of the forward pass (CUDA only; the loss stays fp32)",
+    )
 
 
 class EvalConfig(Section):
@@ -55,6 +65,12 @@ class TransferConfig(Section):
     freeze_emotion_embeddings: bool = Field(
         default=False, description="keep the emotion words' input embeddings at their start values"
     )
+    eval_data: DataConfig | None = Field(
+        default=None,
+        description="annotation-format transfer: score test on this dataset's test split instead, "
+        "on its own emotion words or through eval_clusters (whose members are then its emotions); "
+        "early stopping stays on data's dev split, scored on the training emotions",
+    )
 
 
 class TrainConfig(Section):
@@ -69,7 +85,7 @@ class TrainConfig(Section):
         description="dev: train on train, early-stop on dev, test with the best weights; test "
         "(the protocol's second stage): train on train+dev for optim.max_epochs, score test",
     )
-    seed: int = 0
+    seed: Seed = 0
     threads: int | None = Field(default=None, ge=1, description="torch threads; runtime only")
     cache_dir: Path | Literal["off"] | None = Field(
         default=None,
@@ -78,6 +94,28 @@ class TrainConfig(Section):
     output_dir: Path | None = Field(
         default=None, description="save the best model here (runtime only, not part of the key)"
     )
+    device: DeviceChoice = Field(
+        default="auto",
+        description="auto: this process's GPU when CUDA is available (not under gloo), else the "
+        "CPU; cuda fails without a GPU; runtime only",
+    )
+
+    @model_validator(mode="after")
+    def _known_excluded_emotions(self) -> Self:
+        excluded = self.transfer.exclude_emotions
+        if len(set(excluded)) != len(excluded) or not all(name.strip() for name in excluded):
+            raise ValueError(f"transfer.exclude_emotions: a repeated or empty name in {excluded}")
+        # Other datasets' emotions come from their files: train checks those when it reads them.
+        if self.data.dataset != "semeval":
+            return self
+        if unknown := [name for name in excluded if name not in SEMEVAL_EMOTIONS]:
+            raise ValueError(
+                f"transfer.exclude_emotions: unknown emotion {', '.join(unknown)}; SemEval's are "
+                f"{', '.join(SEMEVAL_EMOTIONS)}"
+            )
+        if set(excluded) == set(SEMEVAL_EMOTIONS):
+            raise ValueError("transfer.exclude_emotions: every emotion is excluded")
+        return self
 
     @model_validator(mode="after")
     def _model_supports_the_rest(self) -> Self:
@@ -89,8 +127,11 @@ class TrainConfig(Section):
                 "per-emotion representations: model.kind demux"
             )
         transfer = self.transfer
-        if transfer.eval_clusters is not None or transfer.freeze_emotion_embeddings:
-            raise ValueError("transfer: clusters and frozen emotion embeddings need Demux")
+        zero_shot = transfer.eval_clusters, transfer.eval_data
+        if any(v is not None for v in zero_shot) or transfer.freeze_emotion_embeddings:
+            raise ValueError(
+                "transfer: clusters, eval_data and frozen emotion embeddings need Demux"
+            )
         if transfer.exclude_emotions and self.model.memo_head == "classifier":
             raise ValueError(
                 "transfer.exclude_emotions: the MEmo classifier has one output per trained "

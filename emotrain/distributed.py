@@ -1,11 +1,14 @@
-"""Data-parallel training when ``torch.distributed`` is initialised (DDP; gloo on CPUs).
+"""Data-parallel training when ``torch.distributed`` is initialised (DDP: gloo on CPUs, NCCL
+with one GPU a rank).
 
 Every rank computes the same epoch order and takes its share of each global batch, so the
 examples of a step are those of a single-process step. Each rank's loss is scaled by its share
 of the global batch, so DDP's gradient average equals the single-process batch mean. With
 dropout 0 the results are those of one process up to float summation order; with dropout each
 rank draws its own masks. Evaluation is sharded and the predictions are gathered on every rank,
-so all ranks take the same early-stopping decisions; only rank 0 reports and writes files.
+so all ranks take the same early-stopping decisions. Every rank calls ``report`` with the same
+metrics (a caller such as Ray Train needs every rank to report); only rank 0 writes files.
+Each rank's device is resolved once, in ``Workers.current`` (see emotrain/device.py).
 """
 
 from __future__ import annotations
@@ -16,17 +19,22 @@ import numpy as np
 import torch
 from torch import distributed as dist
 
+from emotrain.device import CPU, DeviceChoice, resolve_device
+
 
 @dataclass(frozen=True)
 class Workers:
     rank: int = 0
     world: int = 1
+    device: torch.device = CPU
 
     @classmethod
-    def current(cls) -> Workers:
+    def current(cls, device: DeviceChoice = "cpu") -> Workers:
+        """This process's rank and its ``device`` (``auto``: its GPU when it has one)."""
+        resolved = resolve_device(device)
         if dist.is_available() and dist.is_initialized():
-            return cls(dist.get_rank(), dist.get_world_size())
-        return cls()
+            return cls(dist.get_rank(), dist.get_world_size(), resolved)
+        return cls(device=resolved)
 
     @property
     def main(self) -> bool:
@@ -58,4 +66,8 @@ class Workers:
     def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
         if not self.parallel:
             return model
+        if self.device.type == "cuda":
+            return torch.nn.parallel.DistributedDataParallel(
+                model, device_ids=[self.device.index], output_device=self.device.index
+            )
         return torch.nn.parallel.DistributedDataParallel(model)

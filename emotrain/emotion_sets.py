@@ -62,15 +62,18 @@ def scored_split(
     emotion_set: EmotionSet,
     data: EmotionData,
     cache_dir: Path | None = None,
+    language: Language | None = None,
 ) -> ScoredSplit:
-    """``data`` encoded for the configured model, scored on ``emotion_set``."""
+    """``data`` encoded for the configured model, scored on ``emotion_set``; the prompt is in
+    ``language`` (default: the training data's prompt language)."""
     model = config.model
+    language = language or config.data.prompt_language
     if model.kind == "memo":
-        template = memo_template(config.data.prompt_language, model.template)
+        template = memo_template(language, model.template)
         scored = memo_split(tokenizer, emotion_set, data, template, model.max_length,
                             model.memo_head == "mlm", cache_dir)  # fmt: skip
     else:
-        language, pooling = config.data.prompt_language, config.transfer.cluster_pooling
+        pooling = config.transfer.cluster_pooling
         scored = demux_split(tokenizer, emotion_set, data, language, model.max_length, pooling,
                              cache_dir)  # fmt: skip
     scored.languages = data.languages
@@ -141,7 +144,8 @@ def _group_rows(emotion_set: EmotionSet) -> list[list[int]]:
 def freeze_rows(embedding: torch.nn.Embedding, token_ids: set[int]) -> callable:
     """Return a function that puts the given rows back to their current values (call it after
     each optimiser step: exact whatever the optimiser or its weight decay does)."""
-    index = torch.tensor(sorted(token_ids), dtype=torch.long)
+    # On the weight's device: the restore runs after every step and must not copy the index.
+    index = torch.tensor(sorted(token_ids), dtype=torch.long, device=embedding.weight.device)
     original = embedding.weight.detach()[index].clone()
 
     def restore() -> None:

@@ -8,16 +8,25 @@ import numpy as np
 import torch
 
 from emotrain.data.batches import EncodedSplit, batches
+from emotrain.device import Precision, forward_precision, model_device, to_device
 
 
 def probabilities(
-    model: torch.nn.Module, split: EncodedSplit, model_inputs: dict[str, Any], batch_size: int
+    model: torch.nn.Module,
+    split: EncodedSplit,
+    model_inputs: dict[str, Any],
+    batch_size: int,
+    precision: Precision = "fp32",
 ) -> np.ndarray:
-    """sigmoid(logits) for every example, [n, N], in the split's order."""
+    """sigmoid(logits) for every example, [n, N], in the split's order, computed on the
+    model's device (``precision`` as in training); the result is a NumPy array."""
     model.eval()
+    device = model_device(model)
+    inputs = to_device(model_inputs, device)
     scores = []
-    with torch.inference_mode():
+    with torch.inference_mode(), forward_precision(device, precision):
         for batch in batches(split, batch_size):
             batch.pop("labels")
-            scores.append(torch.sigmoid(model(**batch, **model_inputs).logits.float()))
-    return torch.cat(scores).numpy()
+            logits = model(**to_device(batch, device), **inputs).logits
+            scores.append(torch.sigmoid(logits.float()))
+    return torch.cat(scores).cpu().numpy()

@@ -34,6 +34,8 @@ def predict(
     check_emotions(words)
     if _fixed_outputs(config) and words != prompt_words(config, trained.emotions):
         raise ValueError("--emotions: the MEmo classifier scores only the emotions it learned")
+    if not texts:
+        return []  # nothing to encode (an empty batch has no prompt to locate the emotions in)
     cleaned = preprocess_many(texts, config.data.preprocess)
     labels = np.zeros((len(cleaned), len(words)), dtype=np.float32)
     data = EmotionData([str(i) for i in range(len(cleaned))], cleaned, labels, tuple(words))
@@ -63,8 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("texts", nargs="*", help="texts to score (default: stdin lines)")
     args = parser.parse_args(argv)
     texts = args.texts or [line.rstrip("\n") for line in sys.stdin]
-    emotions = [e.strip() for e in args.emotions.split(",")] if args.emotions else None
+    # --emotions "" is a mistake, not a request for the trained emotions.
+    emotions = None if args.emotions is None else [e.strip() for e in args.emotions.split(",")]
     try:
+        if emotions is not None:
+            check_emotions(emotions)  # before the model loads: a typo fails at once, alone
         trained = load_model(args.model)
         scores = predict(trained, texts, emotions)
     except (OSError, ValueError) as err:

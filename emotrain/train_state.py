@@ -5,6 +5,9 @@ epoch and ends exactly as an uninterrupted run with the same seed would.
 states; tensors and plain values only, read back with ``weights_only=True``), ``best.safetensors``
 (the best weights so far) and ``progress.json`` (records, best epoch, patience counters). It is
 replaced atomically, so only the latest state and the best weights are ever kept.
+
+A state saved from a GPU holds the GPU's random-generator state too, and reads back on any
+machine: tensors load onto the CPU, and ``load_state_dict`` copies them to the model's device.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+
+from emotrain.device import cpu_tensors
 
 LATEST = "latest"
 
@@ -45,11 +50,11 @@ def save_state(state_dir: Path, state: TrainingState) -> Path:
         "torch_rng": torch.get_rng_state(),
         "shuffle_rng": state.shuffle,
     }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():  # dropout draws on the GPU
+        blob["cuda_rng"] = torch.cuda.get_rng_state()
     torch.save(blob, staging / "state.pt")
     if state.best is not None:
-        save_file(
-            {k: v.contiguous() for k, v in state.best.items()}, str(staging / "best.safetensors")
-        )
+        save_file(cpu_tensors(state.best), str(staging / "best.safetensors"))
     randomness = {"python": _jsonable(random.getstate()), "numpy": _jsonable(np.random.get_state())}
     progress = {**state.progress, "random": randomness}
     (staging / "progress.json").write_text(json.dumps(progress), encoding="utf-8")
@@ -68,13 +73,15 @@ def load_state(state_dir: Path | None) -> TrainingState | None:
     if state_dir is None or not (state_dir / LATEST / "progress.json").is_file():
         return None
     latest = state_dir / LATEST
-    blob = torch.load(latest / "state.pt", weights_only=True)
+    blob = torch.load(latest / "state.pt", map_location="cpu", weights_only=True)
     progress = json.loads((latest / "progress.json").read_text(encoding="utf-8"))
     randomness = progress.pop("random")
     random.setstate(_tuples(randomness["python"]))
     kind, keys, position, has_gauss, gauss = randomness["numpy"]
     np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), position, has_gauss, gauss))
     torch.set_rng_state(blob["torch_rng"])
+    if "cuda_rng" in blob and torch.cuda.is_available():
+        torch.cuda.set_rng_state(blob["cuda_rng"])  # the current device: set by Workers.current
     best_file = latest / "best.safetensors"
     best = load_file(str(best_file)) if best_file.is_file() else None
     return TrainingState(blob["model"], blob["optimizer"], blob["scheduler"], blob["shuffle_rng"],

@@ -22,15 +22,17 @@ from transformers import get_linear_schedule_with_warmup
 
 from emotrain.checkpoint import save_model
 from emotrain.config import EvalConfig, OptimConfig, TrainConfig
+from emotrain.cost import CostMeter, RunCost
 from emotrain.data.batches import batch_rows, collate
-from emotrain.data.clusters import cluster_labels, read_clusters
 from emotrain.data.loading import load_splits
 from emotrain.data.sampling import epoch_order
 from emotrain.data.semeval import EmotionData
 from emotrain.data.token_cache import default_cache_dir
+from emotrain.device import Precision, check_precision, forward_precision, to_device
 from emotrain.distributed import Workers
 from emotrain.emotion_sets import EmotionSet, ScoredSplit, freeze_rows, scored_split
-from emotrain.emotions import emotion_word
+from emotrain.emotions import Language
+from emotrain.eval_targets import emotion_words, eval_targets
 from emotrain.inference import probabilities
 from emotrain.losses import Objective
 from emotrain.metrics import multilabel_metrics
@@ -59,9 +61,11 @@ class TrainResult(BaseModel):
     history: list[dict[str, float]]
     train_seconds: float
     train_examples_per_second: float
+    cost: RunCost  # the whole call's wall time and peak memory
 
     def flat(self) -> dict[str, float]:
-        """One flat row: run facts, ``best_dev_<metric>`` and ``test_<metric>``."""
+        """One flat row: run facts, cost (emotrain/cost.py), ``best_dev_<metric>`` and
+        ``test_<metric>``."""
         return {
             "seed": self.seed,
             "best_epoch": self.best_epoch,
@@ -69,6 +73,7 @@ class TrainResult(BaseModel):
             "stopped_early": float(self.stopped_early),
             "train_seconds": self.train_seconds,
             "train_examples_per_second": self.train_examples_per_second,
+            **self.cost.flat(),
             **_prefixed("best_dev_", self.best_dev),
             **_prefixed("test_", self.test),
         }
@@ -82,35 +87,46 @@ def train(
     """Train and evaluate one configuration. With ``state_dir`` the training state is saved
     after every epoch, and a run that finds a state there continues from it."""
     cfg = TrainConfig.model_validate(config)
+    meter = CostMeter()
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
+    workers = Workers.current(cfg.device)  # first: a wrong device fails before any work
+    check_precision(cfg.optim.precision, workers.device)
     seed_everything(cfg.seed)
 
     data = load_splits(cfg.data)
     if cfg.stage == "test":  # the protocol's second stage: dev becomes training data
         data["train"] = data["train"].concat(data["dev"])
-    train_set, eval_set = emotion_sets(cfg, data["train"].emotions)
+    train_set = training_set(cfg, data["train"].emotions)
     train_data = data["train"].select(train_set.names)
-    eval_data = {name: eval_labels(cfg, data[name]) for name in ("dev", "test")}
+    targets = eval_targets(cfg, data)
     template = memo_template(cfg.data.prompt_language, cfg.model.template)
-    corpus = [*train_data.texts, template, *(w for words in eval_set.words for w in words)]
+    corpus = [*train_data.texts, template, *(w for t in targets.values() for w in t.prompt_words)]
     model, tokenizer = build_model(cfg.model, corpus, len(train_set.names))
+    model.to(workers.device)  # initialised on the CPU: the same start on every device
 
-    def scored(emotion_set: EmotionSet, split: EmotionData) -> ScoredSplit:
-        return scored_split(cfg, tokenizer, emotion_set, split, _cache_dir(cfg))
+    def scored(
+        emotion_set: EmotionSet, split: EmotionData, language: Language | None = None
+    ) -> ScoredSplit:
+        return scored_split(cfg, tokenizer, emotion_set, split, _cache_dir(cfg), language)
 
     train_split = scored(train_set, train_data)
-    eval_splits = {name: scored(eval_set, split) for name, split in eval_data.items()}
+    train_inputs = to_device(train_split.model_inputs, workers.device)
+    eval_splits = {name: scored(t.emotions, t.data, t.language) for name, t in targets.items()}
     restore_frozen = _frozen_embeddings(cfg, model, [train_split, *eval_splits.values()])
-    objective = Objective.build(cfg.loss, train_data.labels, train_set.names)
+    objective = Objective.build(cfg.loss, train_data.labels, train_set.names).to(workers.device)
     steps_per_epoch = -(-len(train_split.split) // cfg.optim.batch_size)
-    optimizer, scheduler = build_optimizer(model, cfg.optim, steps_per_epoch)
+    cuda = workers.device.type == "cuda"
+    optimizer, scheduler = build_optimizer(model, cfg.optim, steps_per_epoch, fused=cuda)
     shuffle = torch.Generator().manual_seed(cfg.seed)
     train_size = len(train_split.split)
 
-    workers = Workers.current()
     net = workers.wrap(model)  # DDP when torch.distributed is initialised, else the model
     tracker = _Tracker(cfg, workers)
+
+    def scores(split: ScoredSplit) -> dict[str, float]:
+        return evaluate(model, split, cfg.eval, cfg.optim.precision)
+
     resumed = load_state(state_dir)
     if resumed is not None:
         model.load_state_dict(resumed.model)
@@ -124,9 +140,10 @@ def train(
         order = epoch_order(train_size, shuffle, train_data.languages, cfg.data.language_alpha)
         for step, rows in enumerate(batch_rows(train_size, cfg.optim.batch_size, order), 1):
             mine, weight = workers.shard(rows)
-            batch = collate(train_split.split, mine)
+            batch = to_device(collate(train_split.split, mine), workers.device)
             labels = batch.pop("labels")
-            output = net(**batch, **train_split.model_inputs)
+            with forward_precision(workers.device, cfg.optim.precision):
+                output = net(**batch, **train_inputs)
             loss = objective(output.logits, labels, output.emotion_states)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(f"loss is {loss.item()} at epoch {epoch}, step {step}")
@@ -138,11 +155,11 @@ def train(
             tracker.add_loss(loss.detach(), len(labels) if weight else 0)
             epoch_end = step == steps_per_epoch
             if tracker.due(epoch_end):
-                dev = evaluate(model, eval_splits["dev"], cfg.eval) if cfg.stage == "dev" else {}
+                dev = scores(eval_splits["dev"]) if cfg.stage == "dev" else {}
                 metrics = tracker.record(epoch, dev, model)
                 if epoch_end and state_dir is not None and workers.main:
                     save_state(state_dir, tracker.state(model, optimizer, scheduler, shuffle))
-                if report is not None and workers.main:
+                if report is not None:  # on every rank: Ray Train's report is a barrier
                     report(metrics)
                 net.train()
             if tracker.should_stop():
@@ -157,6 +174,8 @@ def train(
         model.load_state_dict(best.state)
     if cfg.output_dir is not None and workers.main:
         save_model(cfg.output_dir, model, tokenizer, cfg, train_set.names)
+    best_dev = scores(eval_splits["dev"]) if best is not None else {}
+    test = scores(eval_splits["test"])
     return TrainResult(
         seed=cfg.seed,
         config_key=cfg.config_key(),
@@ -164,17 +183,18 @@ def train(
         best_epoch=best.epoch if best is not None else tracker.epochs_run,
         epochs_run=tracker.epochs_run,
         stopped_early=tracker.epochs_run < cfg.optim.max_epochs,
-        best_dev=evaluate(model, eval_splits["dev"], cfg.eval) if best is not None else {},
-        test=evaluate(model, eval_splits["test"], cfg.eval),
+        best_dev=best_dev,
+        test=test,
         history=history,
         train_seconds=seconds,
         train_examples_per_second=tracker.examples_seen / seconds,
+        cost=meter.measure(),  # after the final evaluations: they belong to the run's cost
     )
 
 
-def emotion_sets(cfg: TrainConfig, emotions: tuple[str, ...]) -> tuple[EmotionSet, EmotionSet]:
-    """What training scores (held-out emotions removed) and what evaluation scores (every
-    emotion, or the clusters)."""
+def training_set(cfg: TrainConfig, emotions: tuple[str, ...]) -> EmotionSet:
+    """What training scores: the emotions without the held-out ones (evaluation scores every
+    emotion, or clusters: eval_targets.py)."""
     excluded = cfg.transfer.exclude_emotions
     unknown = sorted(set(excluded) - set(emotions))
     if unknown:
@@ -182,23 +202,12 @@ def emotion_sets(cfg: TrainConfig, emotions: tuple[str, ...]) -> tuple[EmotionSe
     kept = tuple(e for e in emotions if e not in excluded)
     if not kept:
         raise ValueError("transfer.exclude_emotions: every emotion is excluded")
-    train_set = EmotionSet.of_emotions(kept, prompt_words(cfg, kept))
-    if cfg.transfer.eval_clusters is not None:
-        return train_set, EmotionSet.of_clusters(read_clusters(cfg.transfer.eval_clusters))
-    return train_set, EmotionSet.of_emotions(emotions, prompt_words(cfg, emotions))
+    return EmotionSet.of_emotions(kept, prompt_words(cfg, kept))
 
 
 def prompt_words(cfg: TrainConfig, emotions: tuple[str, ...]) -> list[str]:
     """SemEval's English names in the prompt language; other datasets' names are their words."""
-    if cfg.data.dataset != "semeval":
-        return list(emotions)
-    return [emotion_word(e, cfg.data.prompt_language) for e in emotions]
-
-
-def eval_labels(cfg: TrainConfig, split: EmotionData) -> EmotionData:
-    if cfg.transfer.eval_clusters is None:
-        return split
-    return cluster_labels(split, read_clusters(cfg.transfer.eval_clusters))
+    return emotion_words(cfg.data, emotions)
 
 
 def seed_everything(seed: int) -> None:
@@ -208,26 +217,31 @@ def seed_everything(seed: int) -> None:
 
 
 def build_optimizer(
-    model: torch.nn.Module, optim: OptimConfig, steps_per_epoch: int
+    model: torch.nn.Module, optim: OptimConfig, steps_per_epoch: int, fused: bool = False
 ) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW with the head on its own learning rate; linear warm-up then linear decay."""
+    """AdamW with the head on its own learning rate; linear warm-up then linear decay.
+    ``fused``: one kernel for the whole update (CUDA; the model must already be there)."""
     groups = [
         {"params": list(model.encoder.parameters()), "lr": optim.lr},
         {"params": list(model.head.parameters()), "lr": optim.head_lr or optim.lr},
     ]
-    optimizer = torch.optim.AdamW(groups, weight_decay=optim.weight_decay)
+    # None, not False, without fused: torch's own choice, as before GPU support.
+    optimizer = torch.optim.AdamW(groups, weight_decay=optim.weight_decay, fused=fused or None)
     total = steps_per_epoch * optim.max_epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, int(optim.warmup_ratio * total), total)
     return optimizer, scheduler
 
 
-def evaluate(model: torch.nn.Module, scored: ScoredSplit, config: EvalConfig) -> dict[str, float]:
+def evaluate(
+    model: torch.nn.Module, scored: ScoredSplit, config: EvalConfig, precision: Precision = "fp32"
+) -> dict[str, float]:
     """Metrics over the whole split and, for multilingual data, per language
-    (``<language>_<metric>``). Under DDP each rank scores its share and all ranks get all."""
+    (``<language>_<metric>``), scored on the model's device. Under DDP each rank scores its
+    share and all ranks get all."""
     workers = Workers.current()
     size = len(scored.split)
     mine = scored.split.subset(list(range(workers.rank, size, workers.world)))
-    local = probabilities(model, mine, scored.model_inputs, config.batch_size)
+    local = probabilities(model, mine, scored.model_inputs, config.batch_size, precision)
     predicted = workers.gather_rows(local, size) >= config.threshold
     gold = scored.split.labels.numpy()
     metrics = multilabel_metrics(gold, predicted, scored.names, config.zero_division)
@@ -318,7 +332,9 @@ class _Tracker:
 
     def _mean_loss(self) -> float:
         """The mean training loss since the last record, over every rank's examples."""
-        totals = torch.tensor([float(self._loss), float(self._count)], dtype=torch.float64)
+        # On the device: NCCL reduces GPU tensors only.
+        totals = torch.tensor([float(self._loss), float(self._count)], dtype=torch.float64,
+                              device=self.workers.device)  # fmt: skip
         if self.workers.parallel:
             torch.distributed.all_reduce(totals)
         return float(totals[0] / totals[1])

@@ -51,7 +51,7 @@ class Layered:
     def problem(self, where: FieldPath, message: str) -> ConfigError:
         """A one-line error naming the origin and the field (the flag alone when they agree)."""
         origin = self.blame(where)
-        dotted = ".".join(where) or "(top level)"
+        dotted = ".".join(part or "''" for part in where) or "(top level)"
         if origin.startswith("--") and origin.removeprefix("--set ").lstrip("-") == dotted:
             return ConfigError(f"{origin}: {message}")
         return ConfigError(f"{origin}: {dotted}: {message}")

@@ -8,21 +8,24 @@ Optuna about them, so later suggestions follow from the same history) and only t
 seeds run. The rest of the budget is left to Optuna during the run. A completed trial that is
 not a known suggestion is still never run again: if Optuna proposes it, its result is reused.
 Test-stage trials (``second_stage.py``) are never suggestions: Optuna only sees the dev stage.
+A suggestion the seed-aware ASHA pruned in this experiment (rungs.py) is done: none of its seeds
+runs again, and the searcher tells Optuna it was pruned.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from emotrain.config import stable_hash
 from emotrain.config_errors import ConfigError
+from orchestrator.rungs import Pruning
 from orchestrator.storage import StoredTrial
-from orchestrator.sweep import Cell, Scalar, SearchParam, SearchSpec, Sweep
+from orchestrator.sweep import Cell, GridValue, Scalar, SearchParam, SearchSpec, Sweep
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,15 @@ class Suggestion:
     index: int
     params: dict[str, Scalar] | None
     stored: dict[int, StoredTrial]  # seed -> the completed trial already in storage
+    pruned: Pruning | None = None  # pruned as a whole in this experiment
 
     def missing_seeds(self, seeds: list[int]) -> list[int]:
+        """The seeds without a completed trial."""
         return [seed for seed in seeds if seed not in self.stored]
+
+    def seeds_to_run(self, seeds: list[int]) -> list[int]:
+        """The missing seeds, none once the suggestion is pruned."""
+        return [] if self.pruned else self.missing_seeds(seeds)
 
 
 @dataclass(frozen=True)
@@ -43,18 +52,26 @@ class Plan:
     sweep: Sweep
     suggestions: list[Suggestion]  # cell by cell, each cell's in index order
     stored: dict[str, StoredTrial]  # every completed trial under the storage, by trial key
+    pruned: dict[str, StoredTrial] = field(default_factory=dict)  # this experiment's, by key
 
     @property
     def existing(self) -> int:
         return sum(len(s.stored) for s in self.suggestions)
 
     @property
+    def skipped(self) -> int:
+        """The trials of pruned suggestions that did not complete (pruned, or never started)."""
+        seeds = self.sweep.spec.seeds
+        return sum(len(s.missing_seeds(seeds)) for s in self.suggestions if s.pruned)
+
+    @property
     def to_run(self) -> int:
-        return self.sweep.total_trials - self.existing
+        return sum(len(s.seeds_to_run(self.sweep.spec.seeds)) for s in self.suggestions)
 
 
 def make_plan(sweep: Sweep, stored: dict[str, StoredTrial]) -> Plan:
     """Match the stored trials to the sweep's cells; ``stored`` empty means start afresh."""
+    pruned = {key: trial for key, trial in stored.items() if trial.pruned is not None}
     by_config: dict[str, list[StoredTrial]] = defaultdict(list)
     for trial in stored.values():
         if trial.stage == "dev" and _fits(trial.params, sweep.spec.search.space):
@@ -67,9 +84,11 @@ def make_plan(sweep: Sweep, stored: dict[str, StoredTrial]) -> Plan:
             params = dict(trials[0].params) if trials else None
             if not sweep.spec.search.space:
                 params = {}  # one point per cell, known before the run
-            seeds = {t.seed: t for t in trials if t.seed in sweep.spec.seeds}
-            suggestions.append(Suggestion(cell, index, params, seeds))
-    return Plan(sweep, suggestions, stored)
+            seeds = {t.seed: t for t in trials if t.seed in sweep.spec.seeds and not t.pruned}
+            pruning = next((t.pruned for t in trials if t.pruned), None)
+            suggestions.append(Suggestion(cell, index, params, seeds, pruning))
+    completed = {key: trial for key, trial in stored.items() if key not in pruned}
+    return Plan(sweep, suggestions, completed, pruned)
 
 
 def trial_config(
@@ -95,6 +114,19 @@ def trial_config(
         "dev_config_key": dev.config_key(),
         "trial_key": train.trial_key(),
         "train": train.model_dump(mode="json"),
+        "metric": sweep.spec.search.metric,
+        "workers": _workers(sweep),
+        "max_failures": sweep.spec.max_failures,
+    }
+
+
+def _workers(sweep: Sweep) -> dict[str, float]:
+    """The training processes of a trial (ddp_trial.py when more than one)."""
+    resources = sweep.spec.resources
+    return {
+        "count": resources.processes,
+        "cpus": resources.cpus,
+        "gpus": resources.gpus_per_process,
     }
 
 
@@ -102,9 +134,10 @@ def trial_identity(sweep: Sweep, cell: Cell, suggestion: int) -> dict[str, Any]:
     """Where a trial stands in this sweep (rewritten when a trial is reused by another)."""
     return {
         "sweep": sweep.spec.name,
+        "experiment_dir": str(sweep.experiment_dir),
         "cell": cell.name,
         "suggestion": suggestion,
-        "grid": dict(cell.overrides),
+        "grid": {key: _flat(value) for key, value in cell.overrides.items()},
     }
 
 
@@ -135,7 +168,7 @@ def describe(plan: Plan) -> str:
         f"{search.budget} suggestion(s) per cell; {search.mode} {search.metric}",
         f"  trials:    {len(sweep.cells)} cells x {search.budget} suggestions x {len(seeds)} "
         f"seeds = {sweep.total_trials}; {plan.existing} exist completed in storage, "
-        f"{plan.to_run} to run",
+        f"{f'{plan.skipped} pruned, ' if plan.skipped else ''}{plan.to_run} to run",
     ]
     for cell in sweep.cells:
         overrides = " ".join(f"{k}={v}" for k, v in cell.overrides.items()) or "(base)"
@@ -157,9 +190,11 @@ def _describe_suggestion(suggestion: Suggestion, seeds: list[int]) -> str:
     else:
         what = format_params(suggestion.params) or "(no search)"
     done = " ".join(str(seed) for seed in seeds if seed in suggestion.stored)
-    todo = " ".join(str(seed) for seed in suggestion.missing_seeds(seeds))
+    todo = " ".join(str(seed) for seed in suggestion.seeds_to_run(seeds))
     status = [f"done: seeds {done}"] if done else []
     status += [f"to run: seeds {todo}"] if todo else []
+    if (cut := suggestion.pruned) is not None:
+        status += [f"pruned at epoch {cut.rung} ({cut.value:.4f}, cutoff {cut.cutoff:.4f})"]
     return f"q{suggestion.index}  {what}  [{'; '.join(status)}]"
 
 
@@ -201,3 +236,8 @@ def _inside(value: Any, param: SearchParam) -> bool:
     if param.type == "int" and value != int(value):
         return False
     return (param.low or 0) <= value <= (param.high or 0)
+
+
+def _flat(value: GridValue) -> Scalar:
+    """A list value as one string: TensorBoard's HParams view takes scalars only."""
+    return ",".join(str(item) for item in value) if isinstance(value, list) else value

@@ -1,4 +1,5 @@
-"""The report's PNG figures: learning curves, per-emotion test F1 bars, Optuna search history.
+"""The report's PNG figures: learning curves, per-emotion F1 bars and heat-map, Optuna search
+history.
 
 Figures are built as ``matplotlib.figure.Figure`` objects and saved with the Agg renderer,
 never through ``pyplot``: no global figure state and no GUI backend, so the report runs on a
@@ -20,6 +21,8 @@ from orchestrator.report_tables import KEY_CHARS, emotions, param_columns, value
 
 DPI = 120
 MAX_LINES = 8  # configurations drawn per figure: more would make a legend nobody can read
+MAX_ROWS = 40  # configurations in the heat-map: one row each, labelled, still on one screen
+MAX_ANNOTATED = 600  # cells above which the heat-map's numbers would be too small to read
 _COLOURS = "tab10"
 
 
@@ -61,9 +64,10 @@ def learning_curve(
     return True
 
 
-def emotion_bars(configs: pd.DataFrame, path: Path) -> bool:
-    """Test F1 per emotion, one bar per configuration (mean, std error bars)."""
-    names = emotions(configs)
+def emotion_bars(configs: pd.DataFrame, path: Path, prefix: str = "test_") -> bool:
+    """F1 per emotion (``prefix`` ``test_`` or ``best_dev_``), one bar per configuration
+    (mean, std error bars)."""
+    names = emotions(configs, prefix)
     if configs.empty or not names:
         return False
     shown = configs.head(MAX_LINES)
@@ -72,14 +76,52 @@ def emotion_bars(configs: pd.DataFrame, path: Path) -> bool:
     width = 0.8 / len(shown)
     positions = np.arange(len(names))
     for i, (_, config) in enumerate(shown.iterrows()):
-        means = [config[f"test_{name}_f1_mean"] for name in names]
-        stds = [config[f"test_{name}_f1_std"] for name in names]
+        means = [config[f"{prefix}{name}_f1_mean"] for name in names]
+        stds = [config[f"{prefix}{name}_f1_std"] for name in names]
         offset = positions - 0.4 + width * (i + 0.5)
         axes.bar(offset, means, width, yerr=stds, capsize=2, color=_colour(i), label=label(config))
     axes.set_xticks(positions, names, rotation=45, ha="right")
-    axes.set(ylabel="test F1", ylim=(0, 1.05), title="Test F1 per emotion (mean ± std over seeds)")
+    heading = _f1_heading(prefix)
+    axes.set(ylabel=heading, ylim=(0, 1.05), title=f"{heading} per emotion (mean ± std over seeds)")
     _finish(figure, axes, configs, path)
     return True
+
+
+def emotion_heatmap(configs: pd.DataFrame, path: Path, prefix: str = "test_") -> bool:
+    """F1 per emotion (columns) by configuration (rows, best first): the mean over seeds, on
+    one 0-1 colour scale so that cells compare across the whole figure."""
+    names = emotions(configs, prefix)
+    if configs.empty or not names:
+        return False
+    shown = configs.head(MAX_ROWS)
+    values = shown[[f"{prefix}{name}_f1_mean" for name in names]].to_numpy(float)
+    labels = [label(config) for _, config in shown.iterrows()]
+    width = 3.0 + 0.6 * len(names) + 0.07 * max(len(text) for text in labels)
+    figure, axes = _figure((min(28.0, width), 2.2 + 0.38 * len(shown)))
+    image = axes.imshow(values, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    axes.set_xticks(np.arange(len(names)), names, rotation=45, ha="right")
+    axes.set_yticks(np.arange(len(shown)), labels, fontsize=8)
+    if values.size <= MAX_ANNOTATED:
+        _annotate(axes, values)
+    heading = _f1_heading(prefix)
+    more = f", best {MAX_ROWS} of {len(configs)}" if len(configs) > MAX_ROWS else ""
+    axes.set_title(f"{heading} per emotion by configuration (mean over seeds{more})")
+    figure.colorbar(image, ax=axes, label=f"{heading} (mean over seeds)")
+    figure.savefig(path, dpi=DPI)
+    return True
+
+
+def _annotate(axes: Axes, values: np.ndarray) -> None:
+    """Each cell's value, dark on the light end of viridis and light on the dark end."""
+    for (row, column), value in np.ndenumerate(values):
+        if np.isnan(value):
+            continue
+        colour = "black" if value > 0.6 else "white"
+        axes.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=7, color=colour)
+
+
+def _f1_heading(prefix: str) -> str:
+    return "test F1" if prefix == "test_" else "dev F1 (best epoch)"
 
 
 def search_history(configs: pd.DataFrame, metric: str, log_params: set[str], path: Path) -> bool:

@@ -11,11 +11,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emotrain.data.semeval import DataFileError, semeval_path
+from emotrain.data.loading import missing_files
+from emotrain.eval_targets import cluster_problem
 from orchestrator.layers import FieldPath
 from orchestrator.sweep import Cell, Scalar, Sweep
-
-_SPLITS = ("train", "dev", "test")
 
 
 @dataclass(frozen=True)
@@ -43,18 +42,25 @@ def check_inputs(sweep: Sweep) -> Findings:
 
 
 def check_resources(sweep: Sweep, nodes: list[Capacity], where: str) -> list[str]:
-    """A trial must fit on one node: ``where`` names the nodes (the cluster, this machine)."""
+    """Each training process of a trial must fit on one node, and all of a trial's processes
+    on the cluster together: ``where`` names the nodes (the cluster, this machine)."""
     wanted = sweep.spec.resources
+    count = wanted.processes
     problems = []
     for unit, want, have in (
         ("cpus", wanted.cpus, [node.cpus for node in nodes]),
-        ("gpus", wanted.gpus, [node.gpus for node in nodes]),
+        ("gpus", wanted.gpus_per_process, [node.gpus for node in nodes]),
     ):
-        largest = max(have, default=0.0)
+        largest, total = max(have, default=0.0), sum(have)
+        asked = f"{want * count:g} per trial" + (f" ({count} workers x {want:g})" * (count > 1))
         if want > largest:
             holder = where if len(nodes) <= 1 or largest == 0 else f"the largest node of {where}"
-            message = f"{want:g} per trial but {holder} has {largest:g} {unit[:-1].upper()}s"
-            problems.append(str(sweep.layers.problem(("resources", unit), message)))
+            message = f"{asked} but {holder} has {largest:g} {unit[:-1].upper()}s"
+        elif want * count > total:
+            message = f"{asked} but {where} has {total:g} {unit[:-1].upper()}s in all"
+        else:
+            continue
+        problems.append(str(sweep.layers.problem(("resources", unit), message)))
     return problems
 
 
@@ -70,15 +76,16 @@ def local_capacity() -> list[Capacity]:
 def _data_problems(sweep: Sweep) -> list[tuple[FieldPath, str]]:
     problems = []
     for cell, params, blame in sweep.probes():
-        data = sweep.train_config(cell, params, sweep.spec.seeds[0]).data
-        if data.root is None:
-            continue
-        where = _owner(params, cell, blame, "data.root")
-        for split in _SPLITS:
-            try:
-                semeval_path(Path(data.root), data.language, split)
-            except DataFileError as err:
-                problems.append((where, str(err)))
+        config = sweep.train_config(cell, params, sweep.spec.seeds[0])
+        missing = missing_files(config.data)
+        if (target := config.transfer.eval_data) is not None:
+            missing += [(f"transfer.eval_{o}", why) for o, why in missing_files(target)]
+        clusters = config.transfer.eval_clusters
+        if clusters is not None and not Path(clusters).is_file():
+            missing.append(("transfer.eval_clusters", f"{clusters}: file not found"))
+        elif not missing and (why := cluster_problem(config)) is not None:
+            missing.append(("transfer.eval_clusters", why))
+        problems += [(_owner(params, cell, blame, option), why) for option, why in missing]
     return problems
 
 
@@ -94,7 +101,11 @@ def _encoder_names(sweep: Sweep) -> list[tuple[FieldPath, str]]:
 def _check_encoder(sweep: Sweep, field_path: FieldPath, name: str, findings: Findings) -> None:
     from emotrain.models.encoder import resolve_encoder_name  # late: imports transformers
 
-    path = Path(name).expanduser()
+    try:
+        path = Path(name).expanduser()
+    except RuntimeError:  # ~user of a user this machine does not have
+        findings.errors.append(str(sweep.layers.problem(field_path, f"{name}: no such user")))
+        return
     if path.is_dir() or resolve_encoder_name(name) != name:
         return
     if name.startswith(("/", "./", "../", "~")):
@@ -113,3 +124,19 @@ def _owner(params: dict[str, Scalar], cell: Cell, blame: FieldPath, option: str)
     if option in cell.overrides:
         return ("grid", option)
     return ("base", *option.split("."))
+
+
+def concurrent_trials(sweep: Sweep, nodes: list[Capacity], trials: int) -> int:
+    """How many of ``trials`` can run at once on ``nodes`` (single-process trials packed per
+    node; a multi-worker trial's workers anywhere)."""
+    wanted = sweep.spec.resources
+    if wanted.processes > 1:
+        slots = sum(int(node.cpus // wanted.cpus) for node in nodes) // wanted.processes
+    else:
+        slots = sum(_fits(node, wanted.cpus, wanted.gpus) for node in nodes)
+    return max(1, min(trials, slots))
+
+
+def _fits(node: Capacity, cpus: float, gpus: float) -> int:
+    by_cpu = int(node.cpus // cpus)
+    return by_cpu if not gpus else min(by_cpu, int(node.gpus // gpus))

@@ -95,6 +95,18 @@ class CellStudy:
         else:
             self._study.tell(trial, state=TrialState.FAIL)
 
+    def tell_pruned(self, trial: Trial, epoch: int, value: float) -> None:
+        """A point the seed-aware ASHA pruned at ``epoch`` with ``value``: Optuna's samplers
+        rank a pruned trial by its last intermediate value, so that is reported first."""
+        if math.isfinite(value):
+            trial.report(value, epoch)
+        self._study.tell(trial, state=TrialState.PRUNED)
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        """The study's trials so far, oldest first."""
+        return self._study.trials
+
 
 def distribution(param: SearchParam) -> BaseDistribution:
     if param.type == "categorical":

@@ -3,8 +3,11 @@
 ``RESULTS_DIR`` is an experiment folder (``results/smoke``). Only its Parquet tables and
 ``sweep.json`` are read. ``report.md`` and ``report.html`` (the same content) and their PNG
 figures are written into ``DIR`` (default ``RESULTS_DIR/report``): the papers' table of the
-configurations (mean ± std over seeds, best first by the sweep's metric), the per-emotion test
-F1, learning curves, the Optuna search history, and the trials that did not complete.
+configurations (mean ± std over seeds, best first by the sweep's metric), each configuration
+against the sweep's baseline (``analysis.baseline``: differences, bootstrap CIs, Welch p-values),
+the per-emotion F1 as a table, bars and a heat-map, the papers' numbers beside the measured
+ones (``analysis.reference``), learning curves, the Optuna search history, the cost (wall time,
+CPU- and GPU-hours, memory peaks), and the trials that did not complete.
 
 The folder is built beside its destination and renamed into place, so a reader sees the old
 report or the new one, never a mix. A missing or empty results folder exits with status 2.
@@ -24,9 +27,12 @@ from pathlib import Path
 import pandas as pd
 
 from orchestrator import plots
+from orchestrator.report_analysis import cost_section, reference_sections, significance_sections
 from orchestrator.report_inputs import Experiment, ReportInputError, load_experiment
 from orchestrator.report_render import Section, markdown, page
 from orchestrator.report_tables import (
+    duration,
+    emotion_prefix,
     emotion_table,
     headline_table,
     problem_table,
@@ -104,10 +110,13 @@ def build_sections(experiment: Experiment, folder: Path) -> list[Section]:
     else:
         sections += [
             _configurations(experiment, configs),
+            *significance_sections(experiment),
             _emotions(configs, folder),
             *_test_stage(experiment),
+            *reference_sections(experiment),
             _curves(experiment, configs, folder),
             *_search(experiment, configs, folder),
+            cost_section(experiment),
         ]
     return sections + _problems(experiment)
 
@@ -121,7 +130,7 @@ def _overview(experiment: Experiment, configs: pd.DataFrame) -> Section:
         f"{len(trials)} trials ({len(done)} completed{_by_stage(trials)}), "
         f"{len(configs)} configurations, "
         f"{len(seeds)} seeds ({', '.join(map(str, seeds))}); total training time "
-        f"{_duration(seconds)} (the sum over the completed trials)."
+        f"{duration(seconds)} (the sum over the completed trials)."
     )
     ranking = (
         f"Configurations are ranked by {experiment.metric} ({experiment.mode}), the metric the "
@@ -168,10 +177,17 @@ def _test_stage(experiment: Experiment) -> list[Section]:
 
 
 def _emotions(configs: pd.DataFrame, folder: Path) -> Section:
+    """Per-emotion F1 by configuration: test F1, or the best dev epoch's without test scores."""
+    prefix = emotion_prefix(configs)
+    heading = "test F1" if prefix == "test_" else "dev F1 (best epoch)"
     figures = []
-    if plots.emotion_bars(configs, folder / "emotion_f1.png"):
-        figures.append(("emotion_f1.png", "Test F1 per emotion (mean, std error bars)"))
-    return Section("Per-emotion test F1", table=emotion_table(configs), figures=figures)
+    if plots.emotion_bars(configs, folder / "emotion_f1.png", prefix):
+        figures.append(("emotion_f1.png", f"{heading} per emotion (mean, std error bars)"))
+    if plots.emotion_heatmap(configs, folder / "emotion_f1_heatmap.png", prefix):
+        caption = f"{heading} per emotion by configuration (mean over seeds)"
+        figures.append(("emotion_f1_heatmap.png", caption))
+    table = emotion_table(configs, prefix=prefix)
+    return Section(f"Per-emotion {heading}", table=table, figures=figures)
 
 
 def _curves(experiment: Experiment, configs: pd.DataFrame, folder: Path) -> Section:
@@ -208,14 +224,6 @@ def _problems(experiment: Experiment) -> list[Section]:
     count = f"{len(table)} trial{'s' if len(table) != 1 else ''}"
     text = f"{count} did not complete; their seeds are missing from the means above."
     return [Section("Failed or incomplete trials", [text], table=table)]
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(round(float(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
 if __name__ == "__main__":

@@ -1,22 +1,23 @@
 """What ``python -m orchestrator.report`` reads: an experiment folder's Parquet tables and its
 ``sweep.json``, never Tune's pickles nor the trial folders.
 
-``sweep.json`` is read as plain JSON rather than through ``orchestrator.record``: that module
-imports the sweep schema and so torch, which would add seconds to a command that only reads
-tables. Every field of it is optional here (a folder rebuilt by hand may have none).
+``sweep.json`` is read as plain JSON (record_reader.py) rather than through
+``orchestrator.record``: that module imports the sweep schema and so torch, which would add
+seconds to a command that only reads tables. Every field of it is optional here (a folder
+rebuilt by hand may have none). The reference file its ``analysis`` names is read from
+sweeps/reference/.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-# The defaults of orchestrator.sweep.SearchSpec, for a folder without a readable sweep.json.
-DEFAULT_METRIC, DEFAULT_MODE = "best_dev_jaccard", "max"
+from orchestrator.record_reader import read_spec, search_metric, section
+from orchestrator.reference import Reference, ReferenceError, load_reference, reference_path
 
 
 class ReportInputError(Exception):
@@ -34,6 +35,9 @@ class Experiment:
     configs: pd.DataFrame  # every configuration, both stages of a two-stage sweep
     test_stage: pd.DataFrame  # empty unless the sweep is two-stage
     log_params: set[str] = field(default_factory=set)  # searched on a log scale
+    significance: pd.DataFrame = field(default_factory=pd.DataFrame)  # empty: no baseline
+    analysis: dict[str, Any] = field(default_factory=dict)  # the sweep's analysis field
+    reference: Reference | None = None
 
     @property
     def dev_configs(self) -> pd.DataFrame:
@@ -54,18 +58,23 @@ def load_experiment(folder: Path) -> Experiment:
     trials = _read(folder, "trials")
     if trials.empty:
         raise ReportInputError(f"{folder}: trials.parquet has no trials")
-    record = _read_record(folder)
-    search = record.get("search", {})
+    record = read_spec(folder)
+    space = section(section(record, "search"), "space")
+    metric, mode = search_metric(record)
+    analysis = section(record, "analysis")
     return Experiment(
         folder=folder,
         name=str(record.get("name") or folder.name),
-        metric=str(search.get("metric", DEFAULT_METRIC)),
-        mode=str(search.get("mode", DEFAULT_MODE)),
+        metric=metric,
+        mode=mode,
         trials=trials,
         epochs=_read(folder, "epochs"),
         configs=_read(folder, "configs"),
         test_stage=_read(folder, "test_stage"),
-        log_params={name for name, spec in search.get("space", {}).items() if spec.get("log")},
+        log_params={name for name, spec in space.items() if spec.get("log")},
+        significance=_read(folder, "significance"),
+        analysis=analysis,
+        reference=_reference(analysis.get("reference")),
     )
 
 
@@ -81,10 +90,11 @@ def _read(folder: Path, table: str) -> pd.DataFrame:
         raise ReportInputError(f"{path}: unreadable: {err}") from err
 
 
-def _read_record(folder: Path) -> dict[str, Any]:
-    """The ``spec`` of ``sweep.json``, or {} when it is missing or unreadable."""
+def _reference(name: object) -> Reference | None:
+    """The reference file the sweep names (validated again: it may have changed since)."""
+    if not isinstance(name, str):
+        return None
     try:
-        spec = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))["spec"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-    return spec if isinstance(spec, dict) else {}
+        return load_reference(reference_path(name))
+    except ReferenceError as err:
+        raise ReportInputError(f"analysis.reference: {err}") from err

@@ -20,7 +20,7 @@ HEADLINE = [
 ]
 DIGITS = 4
 KEY_CHARS = 8  # as the printed summary shows config keys
-_EMOTION_F1 = re.compile(r"^test_(.+)_f1_mean$")
+_EMOTION_F1 = re.compile(r"^(test_|best_dev_)(.+)_f1_mean$")
 _LANGUAGE_FIELDS = ("cfg.data.language", "cfg.data.languages", "cfg.data.eval_languages")
 
 
@@ -96,11 +96,14 @@ def test_stage_table(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     return pd.concat(parts, axis=1)
 
 
-def emotions(configs: pd.DataFrame) -> list[str]:
-    """The classes scored on test (emotions or clusters), in the tables' column order.
-    Multilingual runs also report ``test_<language>_<emotion>_f1``: those are left out."""
+def emotions(configs: pd.DataFrame, prefix: str = "test_") -> list[str]:
+    """The classes scored (emotions or clusters) with ``prefix`` (``test_`` or ``best_dev_``),
+    in the tables' column order. Multilingual runs also report
+    ``test_<language>_<emotion>_f1``: those are left out."""
     languages = _languages(configs)
-    found = [m.group(1) for c in configs.columns if (m := _EMOTION_F1.match(c))]
+    found = [
+        m.group(2) for c in configs.columns if (m := _EMOTION_F1.match(c)) and m.group(1) == prefix
+    ]
     return [
         name
         for name in found
@@ -108,15 +111,32 @@ def emotions(configs: pd.DataFrame) -> list[str]:
     ]
 
 
-def emotion_table(configs: pd.DataFrame, key: str = "config_key") -> pd.DataFrame:
-    """Test F1 per emotion: identity, then one ``mean ± std`` column per emotion."""
-    per_emotion = [(f"test_{name}_f1", name) for name in emotions(configs)]
+def emotion_prefix(configs: pd.DataFrame) -> str:
+    """``test_`` when the configurations have per-emotion test F1, else ``best_dev_``."""
+    tested = [f"test_{name}_f1_mean" for name in emotions(configs, "test_")]
+    return "test_" if tested and configs[tested].notna().any().any() else "best_dev_"
+
+
+def emotion_table(
+    configs: pd.DataFrame, key: str = "config_key", prefix: str = "test_"
+) -> pd.DataFrame:
+    """F1 per emotion: identity, then one ``mean ± std`` column per emotion."""
+    per_emotion = [(f"{prefix}{name}_f1", name) for name in emotions(configs, prefix)]
     return pd.concat([identity(configs, key), metric_cells(configs, per_emotion)], axis=1)
 
 
+def duration(seconds: float) -> str:
+    minutes, secs = divmod(round(float(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
 def problem_table(trials: pd.DataFrame) -> pd.DataFrame:
-    """The trials that did not complete, with the last line of their error."""
-    problems = trials[trials["status"] != "completed"]
+    """The trials that did not complete, with the last line of their error (a trial pruned by
+    the seed-aware ASHA ended as meant: it is not one)."""
+    problems = trials[~trials["status"].isin(["completed", "pruned"])]
     columns = [
         c
         for c in ("stage", "cell", "suggestion", "seed", "status", "trial_dir", "error")

@@ -1,5 +1,5 @@
 """Run a sweep: ``python -m orchestrator.run sweeps/smoke.yaml [--set PATH=VALUE] [--seeds 0,1,2]
-[--storage PATH] [--dry-run] [--rerun] [--address ADDRESS]``.
+[--storage PATH] [--smoke] [--dry-run] [--resume | --rerun] [--address ADDRESS]``.
 
 Validates the sweep file (with the files it extends and the overrides), plans the run against
 the trials already completed in storage (those are never run again unless ``--rerun``), runs
@@ -9,6 +9,14 @@ to Tune's results and prints a summary of the configurations. Bad input exits wi
 
 With ``protocol: two_stage`` a second Tuner pass follows the dev pass: the test stage of every
 configuration whose dev seeds have all completed (see second_stage.py).
+
+``--resume`` continues a sweep whose driver was lost (Ctrl-C, kill -9, a lost machine): the
+completed trials are kept, the unfinished ones continue from their last checkpoint, and the
+seeded Optuna studies are replayed from the stored trials. A plain run does the same; the flag
+says it is meant, so it fails when the storage holds no earlier run of the sweep.
+
+``--smoke`` shrinks the sweep to a CI-sized run of every cell as experiment ``<name>-smoke``
+(see smoke.py).
 """
 
 from __future__ import annotations
@@ -20,20 +28,30 @@ import time
 from pathlib import Path
 
 from emotrain.config_errors import ConfigError
-from orchestrator.layers import Override, seeds_override, set_override, storage_override
+from orchestrator.disk import describe_disk
+from orchestrator.layers import (
+    Override,
+    read_layers,
+    seeds_override,
+    set_override,
+    storage_override,
+)
 from orchestrator.plan import Plan, describe, make_plan, trial_identity
 from orchestrator.preflight import (
     Findings,
     check_inputs,
     check_resources,
+    concurrent_trials,
     local_capacity,
 )
-from orchestrator.record import write_record
+from orchestrator.record import RECORD, write_record
 from orchestrator.second_stage import SecondStage, headline, plan_second_stage
 from orchestrator.second_stage import describe as describe_second_stage
+from orchestrator.smoke import smoke_overrides
 from orchestrator.storage import StoredTrial, adopt, completed_trials
 from orchestrator.summary import report
 from orchestrator.sweep import Sweep, load_sweep
+from orchestrator.sweep_lock import exclusive
 from orchestrator.tables import write_tables
 
 
@@ -43,18 +61,33 @@ def main(argv: list[str] | None = None) -> int:
         sweep = load_sweep(args.sweep, _overrides(args))
     except ConfigError as err:
         return _fail([str(err)])
+    if args.resume and (problem := _nothing_to_resume(sweep, args.rerun)):
+        return _fail([problem])
     address = args.address or os.environ.get("RAY_ADDRESS")
-    # --rerun: only what completes from now on counts (Tune's timestamps are whole seconds).
-    since = int(time.time()) if args.rerun else None
-    plan = make_plan(sweep, {} if args.rerun else _stored(sweep, None))
-    stage = plan_second_stage(plan) if sweep.spec.protocol == "two_stage" else None
     findings = check_inputs(sweep)
     if args.dry_run:
-        return _dry_run(plan, stage, findings, address)
+        return _dry_run(*_plan(sweep, args.rerun), findings, address)
     for note in findings.notes:
         print(f"note: {note}")
     if findings.errors:
         return _fail(findings.errors)
+    try:
+        with exclusive(sweep.experiment_dir):  # planned and run by this driver alone
+            return _execute(sweep, args, address)
+    except ConfigError as err:
+        return _fail([str(err)])
+
+
+def _plan(sweep: Sweep, rerun: bool) -> tuple[Plan, SecondStage | None]:
+    plan = make_plan(sweep, {} if rerun else _stored(sweep, None))
+    return plan, plan_second_stage(plan) if sweep.spec.protocol == "two_stage" else None
+
+
+def _execute(sweep: Sweep, args: argparse.Namespace, address: str | None) -> int:
+    """Plan against storage, run what is missing, write the tables; the exit status."""
+    # --rerun: only what completes from now on counts (Tune's timestamps are whole seconds).
+    since = int(time.time()) if args.rerun else None
+    plan, stage = _plan(sweep, args.rerun)
     print(_headline(plan))
     if stage is not None:
         print(headline(stage))
@@ -75,10 +108,17 @@ def _run(plan: Plan, address: str | None, flags: list[str], since: float | None)
     on no node of the cluster stops the run before Tune starts (it would stay PENDING forever).
     Returns the exit status."""
     # Ray is imported only when there is work: bad input and finished sweeps stay fast.
-    from orchestrator.tune_run import cluster_capacity, ray_session, run_plan, run_second_stage
+    from orchestrator.tune_run import (
+        cluster_capacity,
+        ray_session,
+        run_plan,
+        run_second_stage,
+        unshared_storage,
+    )
 
     with ray_session(address):
-        if problems := check_resources(plan.sweep, cluster_capacity(), "the cluster"):
+        problems = check_resources(plan.sweep, cluster_capacity(), "the cluster")
+        if problems := problems + unshared_storage(plan.sweep):
             return _fail(problems)
         _start(plan, flags)
         if plan.to_run:
@@ -116,10 +156,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--storage", help="the storage folder (replaces storage:)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the plan and the preflight checks; run nothing")  # fmt: skip
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run of this sweep")  # fmt: skip
     parser.add_argument("--rerun", action="store_true",
                         help="run every trial, even one already completed in storage")  # fmt: skip
     parser.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else local)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="every cell, tiny and short, as experiment <name>-smoke")  # fmt: skip
     return parser
+
+
+def _nothing_to_resume(sweep: Sweep, rerun: bool) -> str | None:
+    """Why ``--resume`` cannot apply, if it cannot."""
+    if rerun:
+        return "--resume: --rerun runs every trial again; it cannot also resume"
+    if not (sweep.experiment_dir / RECORD).is_file():
+        return f"--resume: {sweep.experiment_dir} holds no earlier run of sweep {sweep.spec.name}"
+    return None
 
 
 def _overrides(args: argparse.Namespace) -> list[Override]:
@@ -128,6 +181,8 @@ def _overrides(args: argparse.Namespace) -> list[Override]:
         overrides.append(seeds_override(args.seeds))
     if args.storage is not None:
         overrides.append(storage_override(args.storage))
+    if args.smoke:  # last: it shrinks what the file and the other flags asked for
+        overrides += smoke_overrides(read_layers(args.sweep, overrides).raw)
     return overrides
 
 
@@ -135,6 +190,7 @@ def _flags(args: argparse.Namespace) -> list[str]:
     flags = [f"--set {text}" for text in args.set]
     flags += [f"--seeds {args.seeds}"] if args.seeds is not None else []
     flags += [f"--storage {args.storage}"] if args.storage is not None else []
+    flags += ["--smoke"] if args.smoke else []
     return flags + (["--rerun"] if args.rerun else [])
 
 
@@ -143,14 +199,18 @@ def _dry_run(plan: Plan, stage: SecondStage | None, findings: Findings, address:
     print(describe(plan))
     if stage is not None:
         print(describe_second_stage(stage))
+    errors = list(findings.errors)
     if address:
-        from orchestrator.tune_run import cluster_capacity, ray_session
+        from orchestrator.tune_run import cluster_capacity, ray_session, unshared_storage
 
         with ray_session(address):
             nodes, where = cluster_capacity(), "the cluster"
+            # The probe needs the folder; a dry run creates nothing.
+            errors += unshared_storage(plan.sweep) if plan.sweep.spec.storage.is_dir() else []
     else:
         nodes, where = local_capacity(), "this machine"
-    errors = findings.errors + check_resources(plan.sweep, nodes, where)
+    errors += check_resources(plan.sweep, nodes, where)
+    print(describe_disk(plan.sweep, concurrent_trials(plan.sweep, nodes, max(plan.to_run, 1))))
     for note in findings.notes:
         print(f"note: {note}")
     if errors:
@@ -164,7 +224,8 @@ def _headline(plan: Plan) -> str:
     return (
         f"sweep {sweep.spec.name}: {len(sweep.cells)} cells x {sweep.spec.search.budget} "
         f"suggestions x {len(sweep.spec.seeds)} seeds = {sweep.total_trials} trials, "
-        f"{plan.existing} already completed, {plan.to_run} to run -> {sweep.experiment_dir}"
+        f"{plan.existing} already completed, {f'{plan.skipped} pruned, ' if plan.skipped else ''}"
+        f"{plan.to_run} to run -> {sweep.experiment_dir}"
     )
 
 

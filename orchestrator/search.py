@@ -5,10 +5,15 @@ Each cell has its own seeded Optuna study (``replay.CellStudy``), told the mean 
 over the seeds of a suggestion. Suggestions already in storage are replayed into their study
 first and only their missing seeds run; the new ones are interleaved suggestion by suggestion
 across cells so that all cells progress together on a cluster.
+
+Under the seed-aware ASHA (rungs.py) the scheduler shares its pruned configurations: a pruned
+suggestion's remaining seeds are never handed out, and its study is told it was pruned (also
+when it is replayed from storage on a rerun).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +22,7 @@ from ray.tune.search import Searcher
 
 from orchestrator.plan import Plan, Suggestion, trial_config, trial_identity
 from orchestrator.replay import CellStudy
+from orchestrator.rungs import Pruning
 from orchestrator.storage import adopt
 
 
@@ -28,13 +34,19 @@ class _Live:
     params: dict[str, Any] | None
     trial: Trial | None = None
     values: dict[int, float | None] = field(default_factory=dict)
+    config_key: str | None = None  # known once its params are
+    told: bool = False  # Optuna knows how it ended
 
 
 class CellSearcher(Searcher):
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, pruned: Mapping[str, Pruning] | None = None) -> None:
+        """``pruned``: the scheduler's pruned configurations by config key, as they grow."""
         search = plan.sweep.spec.search
         super().__init__(metric=search.metric, mode=search.mode)
         self._plan = plan
+        self._pruned = pruned if pruned is not None else {}
+        # Pruned in an earlier run: done even if the scheduler is fifo now.
+        self._pruned_before = {t.config_key: t.pruned for t in plan.pruned.values() if t.pruned}
         self._seeds = plan.sweep.spec.seeds
         self._studies = {
             cell.name: CellStudy(search, cell) if search.space else None
@@ -56,6 +68,10 @@ class CellSearcher(Searcher):
             config = trial_config(
                 self._plan.sweep, live.suggestion.cell, live.suggestion.index, seed, live.params
             )
+            live.config_key = config["config_key"]
+            if self._pruning(live.config_key) is not None:
+                self._tell_when_complete(live)
+                continue  # pruned as a whole: its remaining seeds never start
             stored = self._plan.stored.get(config["trial_key"])
             if stored is None:
                 self._running[trial_id] = (live, seed)
@@ -97,9 +113,25 @@ class CellSearcher(Searcher):
 
     def _tell_when_complete(self, live: _Live) -> None:
         study = self._studies[live.suggestion.cell.name]
-        if study is None or live.trial is None or not set(self._seeds) <= set(live.values):
+        if study is None or live.trial is None or live.told:
             return
-        study.tell(live.trial, [live.values[seed] for seed in self._seeds])
+        pruned = live.suggestion.pruned or self._pruning(live.config_key)
+        if pruned is not None:
+            study.tell_pruned(live.trial, pruned.rung, pruned.value)
+        elif set(self._seeds) <= set(live.values):
+            study.tell(live.trial, [live.values[seed] for seed in self._seeds])
+        else:
+            return
+        live.told = True
+
+    def _pruning(self, config_key: str | None) -> Pruning | None:
+        if config_key is None:
+            return None
+        return self._pruned.get(config_key) or self._pruned_before.get(config_key)
+
+    def study(self, cell: str) -> CellStudy | None:
+        """A cell's Optuna study (None without a search space)."""
+        return self._studies[cell]
 
 
 class TrialList(Searcher):
@@ -131,5 +163,5 @@ def _slots(lives: list[_Live], seeds: list[int], cells: list[str]) -> list[tuple
     return [
         (live, seed)
         for live in sorted(lives, key=turn)
-        for seed in live.suggestion.missing_seeds(seeds)
+        for seed in live.suggestion.seeds_to_run(seeds)
     ]

@@ -4,10 +4,14 @@ A trial is known by its ``trial_key`` (the hash of its defaults-filled training 
 so a completed trial counts wherever it ran: in this experiment's folder or in another one
 under the same storage. One from another experiment is copied into this one before it is used,
 because the tables of an experiment are built from its own folders.
+
+A trial the seed-aware ASHA pruned (rungs.py) is done too, but only in its own experiment:
+whether a configuration is pruned depends on the other configurations it ran beside.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -15,12 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.files import write_text_atomically
+from orchestrator.rungs import Pruning, read_pruning
 from orchestrator.tables import read_trial
+
+_CELL_CHARS = 48  # of a trial folder's name (the rest: _q<n>_test_seed<s>_<Tune's id>)
 
 
 @dataclass(frozen=True)
 class StoredTrial:
-    """A completed trial folder: its keys, searched params, seed and final metrics."""
+    """A completed (or pruned) trial folder: its keys, searched params, seed and final metrics."""
 
     trial_dir: Path
     trial_key: str
@@ -33,14 +40,15 @@ class StoredTrial:
     timestamp: float
     stage: str = "dev"  # "test": the protocol's second stage (see second_stage.py)
     best_epoch: int | None = None
+    pruned: Pruning | None = None  # its configuration was pruned: it has no final metrics
 
 
 def completed_trials(storage: Path, experiment_dir: Path) -> dict[str, StoredTrial]:
-    """Completed trials under ``storage/*/*/``, one per trial key: one in ``experiment_dir``
-    wins (it needs no copy), then the newest."""
+    """Completed trials under ``storage/*/*/``, and the pruned ones of ``experiment_dir``, one
+    per trial key: one in ``experiment_dir`` wins (it needs no copy), then the newest."""
     found: dict[str, StoredTrial] = {}
     for params_file in sorted(storage.glob("*/*/params.json")):
-        trial = _read_completed(params_file.parent)
+        trial = _read_done(params_file.parent, experiment_dir)
         if trial is None:
             continue
         known = found.get(trial.trial_key)
@@ -68,16 +76,22 @@ def adopt(trial: StoredTrial, experiment_dir: Path, identity: dict[str, Any]) ->
 
 def folder_prefix(cell: str, suggestion: int, stage: str, seed: int) -> str:
     """A trial folder's readable name before Tune's id: ``<cell>_q<n>_seed<s>``, with
-    ``_test`` before the seed for a test-stage trial."""
+    ``_test`` before the seed for a test-stage trial. A long cell name is cut and ends with a
+    hash of the whole, so that paths stay short and distinct (params.json has the full name)."""
+    if len(cell) > _CELL_CHARS:
+        cell = f"{cell[: _CELL_CHARS - 9]}~{hashlib.sha256(cell.encode()).hexdigest()[:8]}"
     return f"{cell}_q{suggestion}{'_test' if stage == 'test' else ''}_seed{seed}"
 
 
-def _read_completed(trial_dir: Path) -> StoredTrial | None:
+def _read_done(trial_dir: Path, experiment_dir: Path) -> StoredTrial | None:
     try:
         row, _ = read_trial(trial_dir)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # not a trial folder of ours: not reusable, and not our business
-    if row["status"] != "completed" or not row.get("trial_key"):
+    pruned = read_pruning(trial_dir) if row["status"] == "pruned" else None
+    if pruned is not None and trial_dir.parent != experiment_dir:
+        return None  # another experiment's pruning says nothing about this one
+    if (row["status"] != "completed" and pruned is None) or not row.get("trial_key"):
         return None
     return StoredTrial(
         trial_dir=trial_dir,
@@ -91,6 +105,7 @@ def _read_completed(trial_dir: Path) -> StoredTrial | None:
         timestamp=row["timestamp"],
         stage=row["stage"],
         best_epoch=None if row.get("best_epoch") is None else int(row["best_epoch"]),
+        pruned=pruned,
     )
 
 

@@ -16,7 +16,20 @@ def report(tables: dict[str, Path], metric: str, mode: str) -> str:
     text = summary(pd.read_parquet(tables["configs"]), metric, mode)
     if "test_stage" in tables:
         text += "\n\n" + test_stage_summary(pd.read_parquet(tables["test_stage"]), metric, mode)
+    if failed := failures(pd.read_parquet(tables["trials"])):
+        text += "\n\n" + failed
     return text
+
+
+def failures(trials: pd.DataFrame) -> str:
+    """One line per failed trial: where and why (the configurations above lack these seeds)."""
+    if trials.empty or "status" not in trials:
+        return ""
+    failed = trials[trials["status"] == "failed"]
+    lines = [f"  {row.cell} seed {row.seed}: {row.error}" for row in failed.itertuples()]
+    if not lines:
+        return ""
+    return "\n".join([f"failed trials ({len(lines)}, not in the means above):", *lines])
 
 
 def summary(configs: pd.DataFrame, metric: str, mode: str) -> str:

@@ -13,19 +13,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from emotrain.config import TrainConfig
-from emotrain.config_errors import ConfigError
+from emotrain.config import Seed, TrainConfig
+from emotrain.config_errors import ConfigError, first_problem
 from emotrain.emotions import SEMEVAL_EMOTIONS
 from emotrain.metrics import metric_names
 from orchestrator.layers import FieldPath, Layered, Override, read_layers
+from orchestrator.reference import ReferenceError, load_reference, reference_path
 
 Scalar = bool | int | float | str
+# Training options that name a file or folder (TrainConfig and its sections).
+_PATH_OPTIONS = {"root", "train_file", "dev_file", "test_file", "eval_clusters", "cache_dir"}
+GridValue = Scalar | list[Scalar]  # a list value sets a list option (held-out emotions)
+Grid = dict[str, list[GridValue]]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SearchParam(_Strict):
@@ -42,8 +55,18 @@ class SearchParam(_Strict):
         if self.type == "categorical":
             if not self.choices:
                 raise ValueError("a categorical parameter needs a non-empty 'choices' list")
-        elif self.low is None or self.high is None or not self.low < self.high:
+            if self.low is not None or self.high is not None or self.log:
+                raise ValueError("low, high and log apply to float and int parameters only")
+            return self
+        if self.choices is not None:
+            raise ValueError("choices apply to categorical parameters only")
+        if self.low is None or self.high is None or not self.low < self.high:
             raise ValueError(f"a {self.type} parameter needs numbers low < high")
+        # Optuna would refuse these only when the first trial is suggested, mid-run.
+        if self.type == "int" and not (self.low.is_integer() and self.high.is_integer()):
+            raise ValueError("an int parameter needs whole numbers low and high")
+        if self.log and self.low <= 0:
+            raise ValueError("a log-scale parameter needs low > 0")
         return self
 
     def extremes(self) -> list[Scalar]:
@@ -56,7 +79,7 @@ class SearchParam(_Strict):
 
 class SearchSpec(_Strict):
     space: dict[str, SearchParam] = {}
-    budget: int = Field(default=1, ge=1, description="Optuna suggestions per grid cell")
+    budget: int = Field(default=1, ge=1, le=10_000, description="Optuna suggestions per grid cell")
     sampler: Literal["tpe", "random"] = "tpe"
     seed: int = 0
     metric: str = "best_dev_jaccard"
@@ -76,37 +99,189 @@ class SearchSpec(_Strict):
 
 
 class Resources(_Strict):
-    cpus: float = Field(default=1, gt=0)
-    gpus: float = Field(default=0, ge=0)
+    """What one trial asks for. A trial is one process, or ``workers`` data-parallel processes
+    under Ray Train (one GPU each when ``gpus`` > 1; gloo on CPUs)."""
+
+    cpus: float = Field(default=1, gt=0, description="CPUs per training process (its threads)")
+    gpus: float = Field(
+        default=0,
+        ge=0,
+        description="GPUs per trial: a fraction packs several trials on one GPU; a whole number "
+        "k > 1 runs k data-parallel workers, one GPU each",
+    )
+    workers: int | None = Field(
+        default=None, ge=1, description="data-parallel processes (default: gpus if > 1, else 1)"
+    )
+
+    @model_validator(mode="after")
+    def _one_gpu_per_worker(self) -> Self:
+        if self.gpus > 1 and not self.gpus.is_integer():
+            raise ValueError("gpus above 1 must be a whole number (one GPU per worker)")
+        if self.gpus >= 1 and self.workers not in (None, int(self.gpus)):
+            raise ValueError(f"gpus: {self.gpus:g} means {self.gpus:g} workers, one GPU each")
+        if self.gpus and self.gpus < 1 and (self.workers or 1) > 1:
+            raise ValueError("a fractional GPU is for a single-process trial (workers: 1)")
+        return self
+
+    @property
+    def processes(self) -> int:
+        """Training processes per trial."""
+        return self.workers or max(1, int(self.gpus))
+
+    @property
+    def gpus_per_process(self) -> float:
+        return self.gpus / self.processes
+
+
+class SchedulerSpec(_Strict):
+    """How Tune runs the dev stage's trials: each to its end (fifo), or with a seed-aware ASHA
+    that stops a whole configuration, every seed of it, when it falls behind at a rung
+    (rungs.py)."""
+
+    type: Literal["fifo", "asha"] = "fifo"
+    grace_epochs: int = Field(default=1, ge=1, le=10_000, description="the first rung's epoch")
+    reduction_factor: int = Field(
+        default=3, ge=2, le=1_000, description="η: rungs at grace_epochs * η^k; the top 1/η go on"
+    )
+
+    @model_validator(mode="after")
+    def _asha_options(self) -> Self:
+        if self.type == "fifo" and self.model_fields_set - {"type"}:
+            raise ValueError("grace_epochs and reduction_factor apply to type asha only")
+        return self
+
+
+class AnalysisSpec(_Strict):
+    """What the report compares the configurations with (significance.py, reference.py)."""
+
+    baseline: str | dict[str, Scalar | list[Scalar] | None] | None = Field(
+        default=None,
+        description="a grid cell's name, or training options {dotted option: value}; of several "
+        "matching configurations the best by search.metric is the baseline",
+    )
+    reference: str | None = Field(
+        default=None, description="a file of sweeps/reference/ (without .yaml): the papers' numbers"
+    )
+
+    @field_validator("baseline")
+    @classmethod
+    def _known_options(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            if not value:
+                raise ValueError("name a grid cell or at least one training option")
+            if unknown := sorted(set(value) - training_options()):
+                raise ValueError(f"{unknown[0]!r} is not a training option (like loss.weights)")
+        return value
+
+    @field_validator("reference")
+    @classmethod
+    def _readable(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                load_reference(reference_path(value))
+            except ReferenceError as err:
+                raise ValueError(str(err)) from None
+        return value
+
+
+def training_options() -> set[str]:
+    """Every dotted training option (``loss.weights``), read from the defaults."""
+
+    def walk(node: dict[str, Any], prefix: str) -> set[str]:
+        paths = set()
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            paths |= walk(value, f"{path}.") if isinstance(value, dict) else {path}
+        return paths
+
+    return walk(TrainConfig().model_dump(mode="json"), "")
 
 
 class SweepSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     base: dict[str, Any] = {}
-    grid: dict[str, list[Scalar]] = {}
+    grid: Grid | list[Grid] = Field(
+        default={},
+        description="cartesian axes over dotted training options; a list of such mappings is "
+        "the union of their products (a baseline beside a family of variants)",
+    )
     search: SearchSpec = SearchSpec()
-    seeds: list[int] = Field(default=[0], min_length=1)
+    seeds: list[Seed] = Field(default=[0], min_length=1)
     protocol: Literal["dev", "two_stage"] = Field(
         default="dev",
         description="dev: the dev stage only; two_stage: then retrain each configuration on "
         "train+dev for its median best epoch and score test (see second_stage.py)",
     )
     resources: Resources = Resources()
+    reuse_workers: bool = Field(
+        default=False,
+        description="run trials one after another in the same worker processes, so that short "
+        "trials do not each import torch again (--smoke turns it on); off, every trial has a "
+        "fresh process, whose GPU memory and peak_rss_bytes are its own",
+    )
     max_failures: int = Field(
         default=2, ge=0, description="retries of a failed trial, each from its last epoch"
     )
+    hang_timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="kill and retry a trial that sends no report for this long (train reports "
+        "after each evaluation: see eval.every_steps); none by default",
+    )
     storage: Path = Path("results")
+    scheduler: SchedulerSpec = Field(
+        default=SchedulerSpec(), description="fifo, or asha: prune whole configurations early"
+    )
+    analysis: AnalysisSpec = AnalysisSpec()
+
+    @field_validator("analysis")
+    @classmethod
+    def _baseline_is_a_cell(cls, analysis: AnalysisSpec, info: ValidationInfo) -> AnalysisSpec:
+        if not isinstance(analysis.baseline, str) or "grid" not in info.data:
+            return analysis  # options are matched after the run; a bad grid has its own error
+        names = [cell.name for cell in expand_grid(info.data["grid"])]
+        if analysis.baseline not in names:
+            raise ValueError(
+                f"baseline: no grid cell is named {analysis.baseline!r} (cells: {', '.join(names)})"
+            )
+        return analysis
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError("seeds must be distinct")
-        for key, values in self.grid.items():
-            if not values:
-                raise ValueError(f"grid axis {key!r} has no values")
-        if overlap := set(self.grid) & set(self.search.space):
-            raise ValueError(f"{sorted(overlap)} is both a grid axis and searched")
+        for group in grid_groups(self.grid):
+            for key, values in group.items():
+                if not values:
+                    raise ValueError(f"grid axis {key!r} has no values")
+            if overlap := set(group) & set(self.search.space):
+                raise ValueError(f"{sorted(overlap)} is both a grid axis and searched")
+        names = [cell.name for cell in expand_grid(self.grid)]
+        if clash := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"grid: two different cells are both named {clash[0]!r}")
         return self
+
+    @field_validator("base", "grid", "search")
+    @classmethod
+    def _trial_fields_left_alone(cls, value: Any) -> Any:
+        # A trial's seed comes from seeds and its threads from resources.cpus: a value set
+        # here would be silently replaced (two grid cells would be one configuration).
+        options = value.space if isinstance(value, SearchSpec) else value
+        keys = set().union(*(options if isinstance(options, list) else [options]))
+        for field, source in (("seed", "seeds"), ("threads", "resources.cpus")):
+            if field in keys:
+                raise ValueError(f"{field}: each trial's {field} comes from {source}, not here")
+        return value
+
+    @field_validator("storage")
+    @classmethod
+    def _usable_path(cls, storage: Path) -> Path:
+        if "\0" in str(storage):
+            raise ValueError("a path cannot hold a NUL character")
+        try:
+            return storage.expanduser()
+        except RuntimeError:  # ~user of a user this machine does not have
+            raise ValueError(f"{storage}: no such user") from None
 
 
 @dataclass(frozen=True)
@@ -114,7 +289,7 @@ class Cell:
     """One point of the grid: a name fit for folder names and its overrides of ``base``."""
 
     name: str
-    overrides: dict[str, Scalar]
+    overrides: dict[str, GridValue]
 
 
 @dataclass(frozen=True)
@@ -167,7 +342,9 @@ def load_sweep(path: Path, overrides: Sequence[Override] = ()) -> Sweep:
         spec = SweepSpec.model_validate(layers.raw)
     except ValidationError as err:
         raise _describe(err, layers, ()) from None
-    spec = spec.model_copy(update={"storage": _absolute(spec.storage)})
+    spec = spec.model_copy(
+        update={"storage": _absolute(spec.storage), "base": _absolute_paths(spec.base)}
+    )
     sweep = Sweep(path, spec, expand_grid(spec.grid), layers)
     for cell, params, blame in sweep.probes():
         _validate(sweep, cell, params, blame)
@@ -176,15 +353,28 @@ def load_sweep(path: Path, overrides: Sequence[Override] = ()) -> Sweep:
     return sweep
 
 
-def expand_grid(grid: dict[str, list[Scalar]]) -> list[Cell]:
-    """The cartesian product of the grid axes, in file order (no axes: one cell, ``base``)."""
-    if not grid:
+def grid_groups(grid: Grid | list[Grid]) -> list[Grid]:
+    """The grid as a list of cartesian products (a single mapping is one product)."""
+    return grid if isinstance(grid, list) else [grid]
+
+
+def expand_grid(grid: Grid | list[Grid]) -> list[Cell]:
+    """Every group's cartesian product, in file order, each distinct cell once (a group with
+    no axes is the single cell ``base``)."""
+    cells: list[Cell] = []
+    for group in grid_groups(grid):
+        cells += [cell for cell in _product(group) if cell not in cells]
+    return cells or [Cell("base", {})]
+
+
+def _product(group: Grid) -> list[Cell]:
+    if not group:
         return [Cell("base", {})]
-    keys = list(grid)
+    keys = list(group)
     short = [key.rsplit(".", 1)[-1] for key in keys]
     labels = short if len(set(short)) == len(short) else keys
     cells = []
-    for values in itertools.product(*(grid[key] for key in keys)):
+    for values in itertools.product(*(group[key] for key in keys)):
         name = "_".join(
             f"{label}-{_slug(value)}" for label, value in zip(labels, values, strict=True)
         )
@@ -212,12 +402,12 @@ def _validate(sweep: Sweep, cell: Cell, params: dict[str, Scalar], blame: FieldP
     try:
         sweep.train_config(cell, params, sweep.spec.seeds[0])
     except ValidationError as err:
-        loc = ".".join(str(part) for part in err.errors()[0]["loc"])
+        loc = ".".join(first_problem(err).loc)
         owner = next((key for key in cell.overrides if loc.startswith(key)), None)
         if owner is not None:
             raise _describe(err, layers, ("grid",), owner=owner) from None
         if params:
-            raise layers.problem(blame, f"{loc}: {err.errors()[0]['msg']}") from None
+            raise layers.problem(blame, f"{loc}: {first_problem(err).message}") from None
         raise _describe(err, layers, ("base",)) from None
     except ConfigError as err:
         raise layers.problem(blame, str(err)) from None
@@ -243,21 +433,37 @@ def _describe(
 ) -> ConfigError:
     """The first problem of a pydantic error, blamed on the file or flag that set the field.
     ``owner`` is the grid axis holding a cell's bad value: the axis is the field to edit."""
-    first = err.errors()[0]
-    loc = tuple(str(part) for part in first["loc"])
+    problem = first_problem(err)
+    loc = problem.loc
     where = (*prefix, owner) if owner is not None else (*prefix, *loc)
-    message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
     if owner is not None and loc and ".".join(loc) != owner:
         where = (*prefix, ".".join(loc))  # a field below the axis (an unknown one, say)
-    more = len(err.errors()) - 1
-    suffix = f" (and {more} more problem{'s' * (more > 1)})" if more else ""
-    return layers.problem(where, message + suffix)
+    return layers.problem(where, problem.text())
 
 
-def _slug(value: Scalar) -> str:
+def _slug(value: GridValue) -> str:
+    if isinstance(value, list):
+        return "+".join(_slug(item) for item in value) or "none"
     return re.sub(r"[^A-Za-z0-9.]+", "-", str(value)).strip("-") or "empty"
+
+
+def _absolute_paths(section: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with relative file and folder options made absolute from the current folder:
+    trials run elsewhere (their own folder, another node)."""
+    resolved: dict[str, Any] = {}
+    for key, value in section.items():
+        if isinstance(value, dict):
+            resolved[key] = _absolute_paths(value)
+        elif key in _PATH_OPTIONS and isinstance(value, str) and value != "off":
+            resolved[key] = str(_absolute(Path(value)))
+        else:
+            resolved[key] = value
+    return resolved
 
 
 def _absolute(path: Path) -> Path:
     """Ray needs an absolute storage path; a relative one means relative to the current folder."""
-    return path.expanduser().resolve()
+    try:
+        return path.expanduser().resolve()
+    except (RuntimeError, ValueError):  # ~user unknown here, a NUL: preflight names the field
+        return path

@@ -7,7 +7,13 @@
   (population, as the original aggregated_metrics.yml) and count over seeds of every metric;
   a test-stage configuration is its own row (its config differs in stage and epochs);
 - ``test_stage.parquet`` (two-stage sweeps only): one row per dev configuration with a test
-  stage: the epochs used, its dev-stage ``best_dev_*`` and its test-stage ``test_*`` statistics.
+  stage: the epochs used, its dev-stage ``best_dev_*`` and its test-stage ``test_*`` statistics;
+- ``significance.parquet`` (when the sweep's ``analysis.baseline`` names a configuration): each
+  configuration against the baseline on each headline metric (see significance.py).
+
+Trials and configurations also carry cost columns (see cost.py): wall time, CPU- and GPU-hours
+from the sweep's resources (``sweep.json``, or a trial's own ``resources`` in params.json),
+epochs and memory peaks.
 
 Every trial row has a ``stage`` (``dev`` or ``test``) and a ``dev_config_key``: the dev
 configuration a test-stage trial retrains (a dev-stage trial's own ``config_key``).
@@ -24,19 +30,26 @@ from typing import Any
 
 import pandas as pd
 
+from orchestrator.cost import config_cost, trial_cost
 from orchestrator.files import write_atomically
+from orchestrator.record_reader import read_spec, search_metric, section
+from orchestrator.rungs import PRUNED
+from orchestrator.significance import baseline_key, significance_table
 
+FAILURE = "failure.json"  # written by a trial that ends failed without raising (trial.py)
 FINAL = "final"  # marks the last report of a trial, which carries the test metrics
-TABLES = ("trials", "epochs", "configs", "test_stage")
+TABLES = ("trials", "epochs", "configs", "test_stage", "significance")
+_OPTIONAL = ("test_stage", "significance")  # written only when not empty
 _KEYS = ["trial_key", "config_key", "search_key", "cell", "suggestion", "seed"]
 _RUN_COLUMNS = ["best_epoch", "epochs_run", "stopped_early", "train_seconds",
                 "train_examples_per_second"]  # fmt: skip
 
 
 def build_tables(experiment_dir: Path) -> dict[str, pd.DataFrame]:
+    spec = read_spec(experiment_dir)
     trials, epochs = [], []
     for trial_dir in sorted(p.parent for p in experiment_dir.glob("*/params.json")):
-        row, history = read_trial(trial_dir)
+        row, history = read_trial(trial_dir, section(spec, "resources"))
         trials.append(row)
         epochs.extend(history)
     trial_table = _latest_per_key(pd.DataFrame(trials))
@@ -50,15 +63,17 @@ def build_tables(experiment_dir: Path) -> dict[str, pd.DataFrame]:
         "epochs": epoch_table,
         "configs": configs,
         "test_stage": test_stage(configs),
+        "significance": significance(trial_table, configs, spec),
     }
 
 
 def write_tables(experiment_dir: Path) -> dict[str, Path]:
-    """Every table; ``test_stage`` only when there is a test stage (an old one is removed)."""
+    """Every table; ``test_stage`` and ``significance`` only when they have rows (an old one
+    is removed)."""
     paths = {}
     for name, table in build_tables(experiment_dir).items():
         path = experiment_dir / f"{name}.parquet"
-        if name == "test_stage" and table.empty:
+        if name in _OPTIONAL and table.empty:
             path.unlink(missing_ok=True)
             continue
         paths[name] = path
@@ -90,7 +105,10 @@ def aggregate(trials: pd.DataFrame) -> pd.DataFrame:
     stats.columns = [
         f"{metric}_{'std' if stat == '<lambda_0>' else stat}" for metric, stat in stats.columns
     ]
-    parts = [firsts, groups.size().rename("n_seeds"), seeds, stats]
+    # Seeds of the configuration that ended failed: what its mean lacks.
+    failed = trials[trials["status"] == "failed"].groupby("config_key").size()
+    failed = failed.reindex(firsts.index, fill_value=0).rename("n_failed")
+    parts = [firsts, groups.size().rename("n_seeds"), failed, seeds, stats, config_cost(done)]
     table = pd.concat(parts, axis=1).copy()  # copy: one block, not one per aggregated column
     return table.reset_index()
 
@@ -111,20 +129,37 @@ def test_stage(configs: pd.DataFrame) -> pd.DataFrame:
     return table.join(dev, on="dev_config_key").reset_index(drop=True)
 
 
-def read_trial(trial_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A trial folder as its `trials` row and its `epochs` rows."""
+def significance(trials: pd.DataFrame, configs: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
+    """Each configuration against the baseline the sweep names; empty without a baseline, or
+    when it names no completed configuration."""
+    baseline = section(spec, "analysis").get("baseline")
+    if baseline is None or configs.empty:
+        return pd.DataFrame()
+    key = baseline_key(configs, baseline, *search_metric(spec))
+    return pd.DataFrame() if key is None else significance_table(trials, configs, key)
+
+
+def read_trial(
+    trial_dir: Path, resources: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A trial folder as its `trials` row and its `epochs` rows. ``resources`` are what each
+    trial of the sweep asked for, unless params.json records the trial's own."""
     params = json.loads((trial_dir / "params.json").read_text(encoding="utf-8"))
     results = _read_results(trial_dir / "result.json")
     final = next((r for r in reversed(results) if r.get(FINAL)), None)
     error = trial_dir / "error.txt"
-    status = "completed" if final else ("failed" if error.exists() else "incomplete")
+    failure = _failure(trial_dir)
+    failed = failure is not None or error.exists()
+    status = "failed" if failed else "incomplete"
+    # Stopped with its configuration by the seed-aware ASHA (rungs.py): not a problem.
+    status = "completed" if final else ("pruned" if (trial_dir / PRUNED).exists() else status)
     row: dict[str, Any] = {key: params.get(key) for key in _KEYS}
     # From the training config itself: trials written before the two-stage protocol have no
     # "stage" of their own in params.json, and they are all dev-stage trials.
     row["stage"] = params["train"].get("stage", "dev")
     row["dev_config_key"] = params.get("dev_config_key", row["config_key"])
     row |= {"status": status, "trial_dir": trial_dir.name, "timestamp": _timestamp(results)}
-    row["error"] = _last_line(error) if status == "failed" else None
+    row["error"] = (failure or _last_line(error)) if status == "failed" else None
     row |= {f"param.{k}": v for k, v in params.get("params", {}).items()}
     row |= {
         f"cfg.{k}": v for k, v in _flatten(params["train"]).items() if k not in ("seed", "threads")
@@ -133,8 +168,9 @@ def read_trial(trial_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         row |= {
             k: v
             for k, v in final.items()
-            if k in _RUN_COLUMNS or k.startswith(("best_dev_", "test_"))
+            if k in (*_RUN_COLUMNS, "node_id") or k.startswith(("best_dev_", "test_"))
         }
+        row |= trial_cost(final, params.get("resources") or resources or {})
     history = [
         {"trial_key": row["trial_key"], "config_key": row["config_key"], "seed": row["seed"],
          "trial_dir": trial_dir.name,
@@ -142,6 +178,14 @@ def read_trial(trial_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         for r in results if "epoch" in r and not r.get(FINAL)
     ]  # fmt: skip
     return row, history
+
+
+def _failure(trial_dir: Path) -> str | None:
+    """The reason a trial recorded for ending failed without an error (trial.py)."""
+    try:
+        return str(json.loads((trial_dir / FAILURE).read_text(encoding="utf-8"))["error"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _read_results(path: Path) -> list[dict[str, Any]]:

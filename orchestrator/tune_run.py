@@ -4,13 +4,21 @@ progress lines, and Tune's own JSON and TensorBoard loggers under the experiment
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import ray
 from ray import tune
+from ray.tune.schedulers import TrialScheduler
 from ray.tune.search import Searcher
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from orchestrator.asha import seed_aware_scheduler
+from orchestrator.ddp_trial import run_ddp_trial
+from orchestrator.hang_watch import HangWatch
 from orchestrator.plan import Plan
 from orchestrator.preflight import Capacity
 from orchestrator.progress import ConfigProgress
@@ -18,7 +26,7 @@ from orchestrator.search import CellSearcher, TrialList
 from orchestrator.second_stage import SecondStage, stage_trials
 from orchestrator.storage import folder_prefix
 from orchestrator.sweep import Sweep
-from orchestrator.trial import run_trial
+from orchestrator.trial import TRAIN_RUN, run_trial
 
 
 @contextmanager
@@ -30,7 +38,9 @@ def ray_session(address: str | None) -> Iterator[None]:
         return
     # The dashboard is left off for a local Ray (TensorBoard reads the results), which also
     # keeps every port on this machine closed.
-    ray.init(address=address, include_dashboard=False if address is None else None)
+    # "local": a new instance even when another Ray runs on this machine (address=None would
+    # join that one, and die with it).
+    ray.init(address=address or "local", include_dashboard=False if address is None else None)
     try:
         yield
     finally:
@@ -46,11 +56,43 @@ def cluster_capacity() -> list[Capacity]:
     ]
 
 
+def unshared_storage(sweep: Sweep) -> list[str]:
+    """On a cluster of several nodes every node must see the storage folder (the trials write
+    there, the driver reads it): a probe file written here is looked for from every node."""
+    nodes = [node for node in ray.nodes() if node.get("Alive")]
+    if len(nodes) < 2:
+        return []
+    sweep.spec.storage.mkdir(parents=True, exist_ok=True)
+    probe = sweep.spec.storage / f".emosweep-probe-{uuid.uuid4().hex}"
+    probe.write_text("shared?", encoding="utf-8")
+    try:
+        seen = ray.get([_sees.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+            node["NodeID"], soft=False)).remote(str(probe)) for node in nodes])  # fmt: skip
+    finally:
+        probe.unlink()
+    blind = [node["NodeManagerAddress"] for node, ok in zip(nodes, seen, strict=True) if not ok]
+    if not blind:
+        return []
+    message = (
+        f"{sweep.spec.storage} is not shared: the node(s) at {', '.join(blind)} cannot see "
+        "it; use a shared file system mounted at the same path on every node"
+    )
+    return [str(sweep.layers.problem(("storage",), message))]
+
+
+@ray.remote(num_cpus=0)
+def _sees(path: str) -> bool:
+    return Path(path).is_file()
+
+
 def run_plan(plan: Plan) -> tune.ResultGrid:
     """Run the plan's missing trials on the connected cluster."""
     sweep = plan.sweep
     progress = ConfigProgress(sweep.spec.search.metric, sweep.spec.seeds, plan.stored)
-    return _fit(sweep, CellSearcher(plan), plan.to_run, progress)
+    # The searcher shares the scheduler's pruned set: a pruned configuration's seeds never start.
+    scheduler = seed_aware_scheduler(plan)
+    searcher = CellSearcher(plan, scheduler.pruned if scheduler else None)
+    return _fit(sweep, searcher, plan.to_run, progress, scheduler)
 
 
 def run_second_stage(stage: SecondStage) -> tune.ResultGrid:
@@ -63,20 +105,26 @@ def run_second_stage(stage: SecondStage) -> tune.ResultGrid:
 
 
 def _fit(
-    sweep: Sweep, searcher: Searcher, trials: int, progress: ConfigProgress
+    sweep: Sweep,
+    searcher: Searcher,
+    trials: int,
+    progress: ConfigProgress,
+    scheduler: TrialScheduler | None = None,
 ) -> tune.ResultGrid:
-    """One Tuner pass over ``trials`` trials handed out by ``searcher``."""
+    """One Tuner pass over ``trials`` trials handed out by ``searcher`` (FIFO by default)."""
     # With a search algorithm Tune keeps one trial pending by default, which runs the trials one
     # at a time; one suggestion round (every cell on every seed) may wait for resources at once.
     os.environ.setdefault(
         "TUNE_MAX_PENDING_TRIALS_PG", str(len(sweep.cells) * len(sweep.spec.seeds))
     )
-    resources = {"cpu": sweep.spec.resources.cpus, "gpu": sweep.spec.resources.gpus}
     tuner = tune.Tuner(
-        tune.with_resources(run_trial, resources),
+        _trainable(sweep),
         tune_config=tune.TuneConfig(
             search_alg=searcher,
+            scheduler=scheduler,
             num_samples=trials,
+            # Off by default: a fresh process per trial, whose GPU memory ends with it.
+            reuse_actors=sweep.spec.reuse_workers,
             trial_name_creator=_trial_name,
             trial_dirname_creator=_trial_name,
         ),
@@ -86,11 +134,38 @@ def _fit(
             failure_config=tune.FailureConfig(max_failures=sweep.spec.max_failures),
             # One checkpoint per trial: its latest state, which also holds the best weights.
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-            callbacks=[progress],
+            callbacks=[progress, DropFinishedCheckpoints(), *_watch(sweep)],
             verbose=1,
         ),
     )
     return tuner.fit()
+
+
+class DropFinishedCheckpoints(tune.Callback):
+    """A completed trial's checkpoints are of no further use (its results are in result.json):
+    deleting them keeps the disk a sweep needs to its running trials (disk.py)."""
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: tune.experiment.Trial,
+                          **info: object) -> None:  # fmt: skip
+        trial_dir = Path(trial.path or "")
+        for pattern in ("checkpoint_*", f"{TRAIN_RUN}/checkpoint_*"):
+            for checkpoint in trial_dir.glob(pattern):
+                shutil.rmtree(checkpoint, ignore_errors=True)
+
+
+def _watch(sweep: Sweep) -> list[tune.Callback]:
+    timeout = sweep.spec.hang_timeout_s
+    return [] if timeout is None else [HangWatch(timeout)]
+
+
+def _trainable(sweep: Sweep) -> tune.Trainable:
+    """One process with the trial's resources, or a Ray Train run whose workers hold them. The
+    trial itself then holds no CPU, so that its workers fit beside it; Tune needs it to hold
+    something, and memory (bytes) is the one resource that costs no worker a place."""
+    resources = sweep.spec.resources
+    if resources.processes > 1:
+        return tune.with_resources(run_ddp_trial, {"cpu": 0, "memory": 2**26})
+    return tune.with_resources(run_trial, {"cpu": resources.cpus, "gpu": resources.gpus})
 
 
 def _trial_name(trial: tune.experiment.Trial) -> str:

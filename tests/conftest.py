@@ -4,9 +4,12 @@ without it the data tests skip, except under CI (CI=true), where missing data is
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -45,3 +48,23 @@ def goemotions_root(data_root: Path) -> Path:
 @pytest.fixture(scope="session")
 def semeval_root(data_root: Path) -> Path:
     return data_root / "semeval2018-ec"
+
+
+@pytest.fixture(scope="session")
+def smoke_experiment(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """sweeps/smoke.yaml run to the end on a real local Ray, once per session: the report and
+    analysis tests read it (and work on copies when they change it)."""
+    workdir = tmp_path_factory.mktemp("report_smoke")
+    spec = yaml.safe_load((REPO / "sweeps" / "smoke.yaml").read_text())
+    spec["storage"] = str(workdir / "results")
+    sweep = workdir / "smoke.yaml"
+    sweep.write_text(yaml.safe_dump(spec))
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestrator.run", str(sweep)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=workdir,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return workdir / "results" / "smoke"

@@ -63,9 +63,12 @@ def test_a_missing_data_root_is_named(tmp_path: Path, capsys: pytest.CaptureFixt
     path = _sweep(tmp_path, base__data__root=str(root))
     assert main([str(path), "--dry-run"]) == 2
     err = capsys.readouterr().err.splitlines()
+    assert err == [f"error: {path}: base.data.root: {root}: folder not found"]
+    (root / "English").mkdir(parents=True)  # a folder without the files: one line, not three
+    assert main([str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err.splitlines()
     train = root / "English" / "2018-E-c-En-train.txt"
-    assert err[0] == f"error: {path}: base.data.root: {train}: file not found (data root {root})"
-    assert len(err) == 3  # train, dev and test
+    assert err == [f"error: {path}: base.data.root: {train}: file not found (data root {root})"]
 
 
 def test_real_data_passes_preflight(
@@ -95,7 +98,10 @@ def test_encoders_a_hub_name_is_a_note_a_missing_folder_an_error(
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"resources__gpus": 4}, "resources.gpus: 4 per trial but this machine has 0 GPUs"),
+        (
+            {"resources__gpus": 4},
+            "resources.gpus: 4 per trial (4 workers x 1) but this machine has 0 GPUs",
+        ),
         ({"resources__cpus": 4096}, "resources.cpus: 4096 per trial but this machine has"),
     ],
 )
@@ -114,7 +120,8 @@ def test_a_run_asking_more_gpus_than_the_cluster_has_fails_before_tune(tmp_path:
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
-    expected = f"error: {path}: resources.gpus: 4 per trial but the cluster has 0 GPUs"
+    asked = "4 per trial (4 workers x 1)"
+    expected = f"error: {path}: resources.gpus: {asked} but the cluster has 0 GPUs"
     assert expected in done.stderr.splitlines(), done.stderr[-2000:]
     assert "Trial status" not in done.stdout  # Tune never started
     assert not (tmp_path / "results").exists()

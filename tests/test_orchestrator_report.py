@@ -13,17 +13,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 from matplotlib.image import imread
 
 from orchestrator import report
+from orchestrator.report_tables import duration
 from orchestrator.tables import write_tables
 
-REPO = Path(__file__).resolve().parents[1]
 FIGURES = {
     "curve_dev_jaccard.png",
     "curve_dev_macro_f1.png",
     "emotion_f1.png",
+    "emotion_f1_heatmap.png",
     "search_history.png",
 }
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -45,22 +45,9 @@ TABLES_ONLY = (
 
 
 @pytest.fixture(scope="module")
-def experiment(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The smoke sweep, run to the end on a real local Ray (as in test_smoke_sweep.py)."""
-    workdir = tmp_path_factory.mktemp("report_smoke")
-    spec = yaml.safe_load((REPO / "sweeps" / "smoke.yaml").read_text())
-    spec["storage"] = str(workdir / "results")
-    sweep = workdir / "smoke.yaml"
-    sweep.write_text(yaml.safe_dump(spec))
-    done = subprocess.run(
-        [sys.executable, "-m", "orchestrator.run", str(sweep)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=workdir,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return workdir / "results" / "smoke"
+def experiment(smoke_experiment: Path) -> Path:
+    """The smoke sweep, run to the end on a real local Ray (conftest.py, shared)."""
+    return smoke_experiment
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +121,7 @@ def test_the_overview_counts_trials_configurations_seeds_and_time(
     assert markdown.startswith("# Sweep report: smoke\n")
     assert "8 trials (8 completed), 4 configurations, 2 seeds (0, 1)" in markdown
     seconds = pd.read_parquet(experiment / "trials.parquet")["train_seconds"].sum()
-    assert f"total training time {report._duration(seconds)} " in markdown
+    assert f"total training time {duration(seconds)} " in markdown
     assert "ranked by best_dev_jaccard (max)" in markdown
     assert "Failed or incomplete" not in markdown
 

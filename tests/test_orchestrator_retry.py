@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -17,9 +18,10 @@ import pytest
 import yaml
 
 from emotrain import train
+from orchestrator.tables import FINAL
 
 
-def _sweep(tmp_path: Path, semeval_root: Path) -> Path:
+def _sweep(tmp_path: Path, semeval_root: Path, grid: dict | None = None) -> Path:
     spec = {
         "name": "retry",
         "base": {
@@ -28,6 +30,7 @@ def _sweep(tmp_path: Path, semeval_root: Path) -> Path:
             "optim": {"max_epochs": 5, "lr": 3e-3, "batch_size": 16, "patience": 5},
             "cache_dir": "off",
         },
+        "grid": grid or {},
         "seeds": [3],
         "resources": {"cpus": 1},
         "max_failures": 1,
@@ -69,8 +72,8 @@ def test_a_killed_trial_resumes_and_matches_an_undisturbed_run(
     )  # fmt: skip
     try:
         _wait_for_checkpoint(experiment, driver, timeout=600)
-        for worker in _trial_workers():
-            os.kill(worker.pid, signal.SIGKILL)
+        (checkpoint, *_) = experiment.glob("*/checkpoint_*/progress.json")
+        os.kill(_rows(checkpoint.parent.parent)[-1]["pid"], signal.SIGKILL)  # its worker
         output, _ = driver.communicate(timeout=900)
     finally:
         if driver.poll() is None:
@@ -91,3 +94,77 @@ def test_a_killed_trial_resumes_and_matches_an_undisturbed_run(
         assert row[f"test_{name}"] == pytest.approx(value, abs=1e-12), name
     assert row["best_epoch"] == undisturbed.best_epoch
     assert row["best_dev_jaccard"] == pytest.approx(undisturbed.best_dev["jaccard"], abs=1e-12)
+
+
+def test_after_the_driver_is_killed_resume_finishes_each_trial_once(
+    tmp_path: Path, semeval_root: Path
+) -> None:
+    # Two trials at once: a 1-epoch one that finishes, a 5-epoch one killed after a checkpoint.
+    sweep = _sweep(tmp_path, semeval_root, grid={"optim.max_epochs": [1, 5]})
+    experiment = tmp_path / "results" / "retry"
+    command = [sys.executable, "-m", "orchestrator.run", str(sweep)]
+    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              cwd=tmp_path, start_new_session=True)  # fmt: skip
+    try:
+        _wait_for(lambda: _finished_dirs(experiment) and _checkpoints(experiment, "max_epochs-5"),
+                  driver, timeout=600)  # fmt: skip
+    finally:
+        os.killpg(driver.pid, signal.SIGKILL)  # the driver and its local Ray: a lost machine
+        driver.wait()
+    _wait_until_gone(_trial_workers, timeout=60)
+    (finished,) = _finished_dirs(experiment)
+    before = {p.parent.name for p in experiment.glob("*/params.json")}
+    done = subprocess.run([*command, "--resume"], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "1 already completed, 1 to run" in done.stdout
+    trials = pd.read_parquet(experiment / "trials.parquet")
+    assert sorted(trials["cell"]) == ["max_epochs-1", "max_epochs-5"]  # each exactly once
+    assert trials["status"].tolist() == ["completed", "completed"]
+    assert finished.name in set(trials["trial_dir"])  # the finished trial was not run again
+    (new,) = {p.parent.name for p in experiment.glob("*/params.json")} - before
+    epochs = [row["epoch"] for row in _rows(experiment / new) if "epoch" in row]
+    assert epochs[0] > 1 and epochs[-1] == 5  # continued from the checkpoint, not restarted
+    row = trials.set_index("cell").loc["max_epochs-5"]
+    undisturbed = train(json.loads((experiment / new / "params.json").read_text())["train"])
+    assert row["test_macro_f1"] == pytest.approx(undisturbed.test["macro_f1"], abs=1e-12)
+    assert row["best_epoch"] == undisturbed.best_epoch
+
+
+def test_resume_needs_an_earlier_run(tmp_path: Path, semeval_root: Path) -> None:
+    sweep = _sweep(tmp_path, semeval_root)
+    done = subprocess.run([sys.executable, "-m", "orchestrator.run", str(sweep), "--resume"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)  # fmt: skip
+    assert done.returncode == 2
+    assert "--resume:" in done.stderr and "holds no earlier run of sweep retry" in done.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def _rows(trial_dir: Path) -> list[dict]:
+    lines = (trial_dir / "result.json").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _finished_dirs(experiment: Path) -> list[Path]:
+    trial_dirs = [p.parent for p in experiment.glob("*/result.json")]
+    return [d for d in trial_dirs if any(row.get(FINAL) for row in _rows(d))]
+
+
+def _checkpoints(experiment: Path, cell: str) -> list[Path]:
+    return list(experiment.glob(f"{cell}_*/checkpoint_*/progress.json"))
+
+
+def _wait_for(ready: Callable[[], object], driver: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert driver.poll() is None, "the sweep ended before the moment to kill it"
+        if ready() and _trial_workers():
+            return
+        time.sleep(0.5)
+    pytest.fail("the sweep did not reach the moment to kill it in time")
+
+
+def _wait_until_gone(find: Callable[[], list[psutil.Process]], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while find() and time.monotonic() < deadline:
+        time.sleep(0.5)

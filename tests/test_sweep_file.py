@@ -67,7 +67,7 @@ def test_the_smoke_sweep_expands_to_its_plan() -> None:
         ),
         (
             {"search/space": {"optim.momentum": {"type": "float", "low": 0.1, "high": 0.9}}},
-            "search.space.optim.momentum: optim.momentum: Extra inputs are not permitted",
+            "search.space.optim.momentum: optim.momentum: unknown field",
         ),
         ({"name": _DELETE}, "name: Field required"),
     ],

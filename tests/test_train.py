@@ -13,8 +13,10 @@ import pytest
 import yaml
 
 from emotrain import TrainResult, train
+from emotrain.cost import COST_FIELDS
 
-RUN_FACTS = ("train_seconds", "train_examples_per_second")
+# Facts of the run that differ between identical runs: timings and memory peaks.
+RUN_FACTS = ("train_seconds", "train_examples_per_second", *COST_FIELDS)
 
 
 def _config(semeval_root: Path, seed: int) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from emotrain.data.semeval import DataFileError, EmotionData
+from emotrain.data.semeval import DataFileError, EmotionData, read_text
 
 Clusters = dict[str, list[str]]
 
@@ -24,16 +24,13 @@ Clusters = dict[str, list[str]]
 def read_clusters(path: Path, allow_overlap: bool = False) -> Clusters:
     """The validated clusters of a JSON file, in file order."""
     path = Path(path)
+    text = read_text(path)
     try:
-        loaded = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
-    except FileNotFoundError:
-        raise DataFileError(f"{path}: file not found") from None
-    except OSError as err:
-        raise DataFileError(f"{path}: cannot read ({err.strerror})") from None
-    except UnicodeDecodeError as err:
-        raise DataFileError(f"{path}: not valid UTF-8 ({err.reason} at byte {err.start})") from None
+        loaded = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as err:
         raise DataFileError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
+    except RecursionError:
+        raise DataFileError(f"{path}: not valid clusters (nested too deeply)") from None
     except ValueError as err:
         raise DataFileError(f"{path}: {err}") from None
     try:

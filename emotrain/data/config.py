@@ -107,6 +107,9 @@ class DataConfig(Section):
                 "root is required for dataset goemotions (the folder holding train.tsv, dev.tsv, "
                 "test.tsv and emotions.txt)"
             )
+        demo = self.dataset == "semeval" and self.root is None
+        if demo and (self.multilingual or self.language != "english"):
+            raise ValueError("root: the demo data (root null) is English only; give a SemEval root")
         if self.dataset != "semeval" and (self.languages or self.eval_languages):
             raise ValueError("languages and eval_languages apply to dataset semeval only")
         for field in ("languages", "eval_languages"):

@@ -7,22 +7,66 @@ from functools import reduce
 from pathlib import Path
 
 from emotrain.data.config import DataConfig
-from emotrain.data.goemotions import load_goemotions
+from emotrain.data.goemotions import goemotions_path, load_goemotions
 from emotrain.data.preprocess import preprocess_many
-from emotrain.data.semeval import EmotionData, SemEvalLanguage, Split, load_demo, load_semeval
+from emotrain.data.semeval import (
+    DataFileError,
+    EmotionData,
+    SemEvalLanguage,
+    Split,
+    load_demo,
+    load_semeval,
+    semeval_path,
+)
 from emotrain.data.table_dataset import load_table_splits
 
 SPLITS: tuple[Split, ...] = ("train", "dev", "test")
 
 
-def load_splits(config: DataConfig) -> dict[str, EmotionData]:
-    """Train, dev and test over one emotion set, cut to the configured sizes and preprocessed."""
+def load_splits(config: DataConfig, splits: tuple[Split, ...] = SPLITS) -> dict[str, EmotionData]:
+    """Train, dev and test (or only ``splits``) over one emotion set, cut to the configured
+    sizes and preprocessed."""
     limits = {"train": config.train_limit, "dev": config.eval_limit, "test": config.eval_limit}
     data = {}
-    for split, raw in _read_splits(config).items():
+    for split, raw in _read_splits(config, splits).items():
         cut = _head_per_language(raw, limits[split])
         data[split] = replace(cut, texts=preprocess_many(cut.texts, config.preprocess))
     return data
+
+
+def missing_files(config: DataConfig) -> list[tuple[str, str]]:
+    """The files ``config`` reads that are not there, as (training option, problem), found
+    before any run: at most one problem per option, so a wrong folder is one line, not one per
+    split."""
+    if config.dataset == "table":
+        files = {name: getattr(config, name) for name in ("train_file", "dev_file", "test_file")}
+        return [
+            (f"data.{name}", f"{path}: file not found")
+            for name, path in files.items()
+            if path is not None and not Path(path).is_file()
+        ]
+    if config.root is None:
+        return []  # the demo data, inside the package
+    root = Path(config.root)
+    if not root.is_dir():
+        return [("data.root", f"{root}: folder not found")]
+    try:
+        _check_root(config, root)
+    except DataFileError as err:
+        return [("data.root", str(err))]
+    return []
+
+
+def _check_root(config: DataConfig, root: Path) -> None:
+    if config.dataset == "goemotions":
+        if not (root / "emotions.txt").is_file():
+            raise DataFileError(f"{root / 'emotions.txt'}: file not found (GoEmotions folder)")
+        for split in SPLITS:
+            goemotions_path(root, split)
+        return
+    for language in dict.fromkeys([*config.train_languages, *config.scored_languages]):
+        for split in SPLITS:
+            semeval_path(root, language, split)
 
 
 def _head_per_language(data: EmotionData, limit: int | None) -> EmotionData:
@@ -35,13 +79,14 @@ def _head_per_language(data: EmotionData, limit: int | None) -> EmotionData:
     return data.take([i for indices in rows.values() for i in indices[:limit]])
 
 
-def _read_splits(config: DataConfig) -> dict[str, EmotionData]:
+def _read_splits(config: DataConfig, splits: tuple[Split, ...]) -> dict[str, EmotionData]:
     if config.dataset == "goemotions":
         assert config.root is not None  # DataConfig's validator guarantees it
-        return {split: load_goemotions(config.root, split) for split in SPLITS}
+        return {split: load_goemotions(config.root, split) for split in splits}
     if config.dataset == "table":
         files = {"train": config.train_file, "dev": config.dev_file, "test": config.test_file}
-        return load_table_splits(
+        # Every file is read: the emotion set is the one all of them share.
+        tables = load_table_splits(
             {split: path for split, path in files.items() if path is not None},
             config.text_column,
             config.emotions,
@@ -49,16 +94,17 @@ def _read_splits(config: DataConfig) -> dict[str, EmotionData]:
             config.delimiter,
             config.id_column,
         )
+        return {split: tables[split] for split in splits}
     if config.root is None:
         if config.multilingual or config.language != "english":
             raise ValueError("data.root: the demo data is English only; give a SemEval root")
-        return {split: load_demo(split) for split in SPLITS}
+        return {split: load_demo(split) for split in splits}
     root = config.root
     if not config.multilingual:
-        return {split: load_semeval(root, config.language, split) for split in SPLITS}
+        return {split: load_semeval(root, config.language, split) for split in splits}
     chosen = {"train": config.train_languages}
     chosen |= {"dev": config.scored_languages, "test": config.scored_languages}
-    return {split: _languages(root, chosen[split], split) for split in SPLITS}
+    return {split: _languages(root, chosen[split], split) for split in splits}
 
 
 def _languages(root: Path, languages: list[SemEvalLanguage], split: Split) -> EmotionData:

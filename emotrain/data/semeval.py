@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -106,14 +107,41 @@ def semeval_path(root: Path, language: SemEvalLanguage, split: Split) -> Path:
 
 
 def read_semeval(path: Path) -> EmotionData:
-    """Read one E-c file. Quoting is off: tweets contain bare quote characters."""
+    """Read one E-c file (UTF-8, a BOM is allowed). Quoting is off: tweets contain bare quote
+    characters."""
+    rows = csv.reader(
+        io.StringIO(read_text(path), newline=""), delimiter="\t", quoting=csv.QUOTE_NONE
+    )
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            return _parse(path, csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
-    except UnicodeDecodeError as err:
-        raise DataFileError(f"{path}: not valid UTF-8 ({err.reason} at byte {err.start})") from None
+        return _parse(path, rows)
+    except csv.Error as err:
+        raise DataFileError(f"{path}:{rows.line_num}: {csv_problem(err)}") from None
+
+
+def read_text(path: Path, encoding: str = "utf-8-sig") -> str:
+    """A whole data file as text (a UTF-8 BOM is dropped); bad bytes are an error naming the
+    line they are on."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: file not found") from None
     except OSError as err:
         raise DataFileError(f"{path}: cannot read ({err.strerror})") from None
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        # Decoding the whole file at once lets the error name the exact line.
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataFileError(
+            f"{path}:{line}: not valid UTF-8 ({err.reason} at byte {err.start})"
+        ) from None
+
+
+def csv_problem(error: csv.Error) -> str:
+    """What ``csv`` could not parse, in the user's terms."""
+    if "field limit" in str(error):
+        return f"a field is longer than {csv.field_size_limit()} characters"
+    return f"cannot parse ({error})"
 
 
 def load_semeval(root: Path, language: SemEvalLanguage, split: Split) -> EmotionData:
@@ -132,6 +160,7 @@ def _parse(path: Path, rows: _Rows) -> EmotionData:
     ids: list[str] = []
     texts: list[str] = []
     labels: list[list[int]] = []
+    first_line: dict[str, int] = {}
     for row in rows:
         line = rows.line_num
         if len(row) != len(HEADER):
@@ -144,8 +173,15 @@ def _parse(path: Path, rows: _Rows) -> EmotionData:
         if bad:
             emotion, value = bad[0]
             raise DataFileError(f"{path}:{line}: label {emotion}={value!r} is not 0 or 1")
+        if row[0] in first_line:
+            raise DataFileError(
+                f"{path}:{line}: duplicate ID {row[0]!r} (first on line {first_line[row[0]]})"
+            )
+        first_line[row[0]] = line
         ids.append(row[0])
         texts.append(row[1])
         labels.append([int(v) for v in values])
+    if not ids:
+        raise DataFileError(f"{path}:1: header only, no data rows")
     matrix = np.asarray(labels, dtype=np.float32).reshape(len(labels), len(SEMEVAL_EMOTIONS))
     return EmotionData(ids, texts, matrix, SEMEVAL_EMOTIONS)

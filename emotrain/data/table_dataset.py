@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotrain.data.semeval import DataFileError, EmotionData
+from emotrain.data.semeval import DataFileError, EmotionData, csv_problem, read_text
 
 Row = tuple[int, list[str]]  # (line where the record starts, fields)
 
@@ -29,9 +29,9 @@ _DELIMITERS = {".csv": ",", ".tsv": "\t"}
 _LIST_SEPARATOR = re.compile(r"[,;]")
 
 
-def read_rows(path: Path, delimiter: str, encoding: str = "utf-8") -> list[Row]:
+def read_rows(path: Path, delimiter: str, encoding: str = "utf-8-sig") -> list[Row]:
     """Every record of a delimited file with default CSV quoting, numbered by its first line."""
-    text = _decode(path, encoding)
+    text = read_text(path, encoding)
     # Strict: a malformed quote is an error, not text silently merged into a neighbouring field.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[Row] = []
@@ -41,25 +41,8 @@ def read_rows(path: Path, delimiter: str, encoding: str = "utf-8") -> list[Row]:
             rows.append((start, fields))
             start = reader.line_num + 1
     except csv.Error as err:
-        raise DataFileError(f"{path}:{start}: cannot parse ({err})") from None
+        raise DataFileError(f"{path}:{start}: {csv_problem(err)}") from None
     return rows
-
-
-def _decode(path: Path, encoding: str) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataFileError(f"{path}: file not found") from None
-    except OSError as err:
-        raise DataFileError(f"{path}: cannot read ({err.strerror})") from None
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as err:
-        # Decoding the whole file at once lets the error name the exact line.
-        line = raw[: err.start].count(b"\n") + 1
-        raise DataFileError(
-            f"{path}:{line}: not valid UTF-8 ({err.reason} at byte {err.start})"
-        ) from None
 
 
 def delimiter_for(path: Path) -> str:
@@ -86,7 +69,7 @@ def read_table_dataset(
     path = Path(path)
     if emotions is not None:
         _check_emotion_list(emotions)
-    rows = [row for row in read_rows(path, delimiter or delimiter_for(path), "utf-8-sig") if row[1]]
+    rows = [row for row in read_rows(path, delimiter or delimiter_for(path)) if row[1]]
     header = _header(path, rows, text_column)
     body = rows[1:]
     _check_widths(path, header, body)
@@ -102,6 +85,7 @@ def read_table_dataset(
         names, labels = _list_labels(path, body, column[labels_column], labels_column, emotions)
     text = column[text_column]
     ids = [fields[column[id_column]] if id_column in column else str(line) for line, fields in body]
+    _check_unique_ids(path, ids, body)
     return EmotionData(ids, [fields[text] for _, fields in body], labels, tuple(names))
 
 
@@ -158,6 +142,17 @@ def _header(path: Path, rows: list[Row], text_column: str) -> list[str]:
     if len(rows) == 1:
         raise DataFileError(f"{path}:1: header only, no data rows")
     return header
+
+
+def _check_unique_ids(path: Path, ids: list[str], body: list[Row]) -> None:
+    # Two rows with one id are a copy-paste or a merge gone wrong, never two examples.
+    first_line: dict[str, int] = {}
+    for row_id, (line, _) in zip(ids, body, strict=True):
+        if row_id in first_line:
+            raise DataFileError(
+                f"{path}:{line}: duplicate id {row_id!r} (first on line {first_line[row_id]})"
+            )
+        first_line[row_id] = line
 
 
 def _check_widths(path: Path, header: list[str], body: list[Row]) -> None:

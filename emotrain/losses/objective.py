@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -45,6 +45,11 @@ class Objective:
             pull = push = torch.ones(len(emotions), len(emotions))
         return cls(config, emotions, pull, push, rho)
 
+    def to(self, device: torch.device) -> Objective:
+        """The same objective with its pair weights and rho on ``device`` (once, not per step)."""
+        rho = None if self.rho is None else self.rho.to(device)
+        return replace(self, pull=self.pull.to(device), push=self.push.to(device), rho=rho)
+
     def __call__(
         self,
         logits: torch.Tensor,
@@ -53,6 +58,9 @@ class Objective:
     ) -> torch.Tensor:
         """The scalar loss of a batch: logits and 0/1 targets [B, N], states [B, N, D]."""
         self._check(logits, states)
+        # The loss in fp32 whatever the forward's precision (a no-op in fp32 runs).
+        logits = logits.float()
+        states = None if states is None else states.float()
         config = self.config
         targets = targets.to(logits.dtype)
         loss = functional.binary_cross_entropy_with_logits(logits, targets)

@@ -12,7 +12,7 @@ from emotrain.section import Section
 class EncoderConfig(Section):
     """A hub name or local path (``name``), or a tiny randomly initialised encoder (``tiny``)."""
 
-    name: str | None = None
+    name: str | None = Field(default=None, min_length=1)
     tiny: Literal["bert", "roberta"] | None = None
     hidden_size: int = Field(default=64, ge=8)
     num_layers: int = Field(default=2, ge=1)

@@ -31,13 +31,18 @@ def assemble(config: ModelConfig, encoder: PreTrainedModel, num_emotions: int) -
 
 def load_saved_encoder(config: ModelConfig, source: Path) -> PreTrainedModel:
     """A saved encoder; without its pooler, which no model here uses (poolerless architectures
-    refuse the argument, so they load as they are)."""
+    refuse the argument, so they load as they are). Only safetensors weights are read: a
+    folder holding pickled weights (pytorch_model.bin) instead is refused."""
     if _uses_mlm(config):
-        return AutoModelForMaskedLM.from_pretrained(source, trust_remote_code=False)
+        return AutoModelForMaskedLM.from_pretrained(
+            source, trust_remote_code=False, use_safetensors=True
+        )
     try:
-        return AutoModel.from_pretrained(source, trust_remote_code=False, add_pooling_layer=False)
+        return AutoModel.from_pretrained(
+            source, trust_remote_code=False, use_safetensors=True, add_pooling_layer=False
+        )
     except TypeError:
-        return AutoModel.from_pretrained(source, trust_remote_code=False)
+        return AutoModel.from_pretrained(source, trust_remote_code=False, use_safetensors=True)
 
 
 def _uses_mlm(config: ModelConfig) -> bool:

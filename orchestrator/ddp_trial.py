@@ -1,0 +1,71 @@
+"""A trial of several data-parallel workers: Ray Train's TorchTrainer inside the Tune trial.
+
+The Tune trial itself holds no CPU or GPU: it starts ``resources.processes`` Train workers
+(gloo on CPUs, NCCL with one GPU each), which each call ``emotrain.train`` under
+``torch.distributed``; ``train`` shards the data and gathers the evaluation, so the result
+equals a single-process run with the same seed. Rank 0's reports reach Tune through Ray
+Train's ``TuneReportCallback``. Checkpoints are Ray Train's, in ``train/`` inside the trial
+folder: a failed worker group restarts from the latest (``max_failures``), and a rerun after
+the driver was lost starts from an unfinished earlier attempt's (see trial.py).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import ray.train
+from ray import tune
+from ray.train.torch import TorchConfig, TorchTrainer
+from ray.tune.integration.ray_train import TuneReportCallback
+
+import emotrain
+from emotrain.train_state import LATEST
+from orchestrator.tables import FINAL
+from orchestrator.trial import TRAIN_RUN, earlier_attempt, epoch_reporter, where_it_ran
+
+
+def run_ddp_trial(config: dict[str, Any]) -> None:
+    """The Tune trainable of a trial with ``config["workers"]`` > 1."""
+    workers = config["workers"]
+    earlier = earlier_attempt(config)
+    trainer = TorchTrainer(
+        _worker,
+        train_loop_config={"train": config["train"], "earlier": earlier and str(earlier)},
+        torch_config=TorchConfig(backend="nccl" if workers["gpus"] else "gloo"),
+        scaling_config=ray.train.ScalingConfig(
+            num_workers=workers["count"],
+            use_gpu=bool(workers["gpus"]),
+            resources_per_worker={"CPU": workers["cpus"], "GPU": workers["gpus"]},
+        ),
+        run_config=ray.train.RunConfig(
+            name=TRAIN_RUN,
+            storage_path=tune.get_context().get_trial_dir(),
+            failure_config=ray.train.FailureConfig(max_failures=config["max_failures"]),
+            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
+            callbacks=[TuneReportCallback()],
+        ),
+    )
+    trainer.fit()
+
+
+def _worker(loop_config: dict[str, Any]) -> None:
+    """One rank: ``train`` from the latest checkpoint (this run's, else an earlier attempt's)."""
+    state_dir = Path(tempfile.mkdtemp(prefix="emotrain-state-"))
+    try:
+        checkpoint = ray.train.get_checkpoint()
+        if checkpoint is not None:
+            checkpoint.to_directory(str(state_dir / LATEST))
+        elif loop_config["earlier"] is not None:
+            shutil.copytree(loop_config["earlier"], state_dir / LATEST)
+        report = epoch_reporter(state_dir, _to_train)
+        result = emotrain.train(loop_config["train"], report=report, state_dir=state_dir)
+        ray.train.report({**result.flat(), **where_it_ran(), FINAL: 1.0})
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _to_train(metrics: dict[str, float], checkpoint: ray.train.Checkpoint | None) -> None:
+    ray.train.report(metrics, checkpoint=checkpoint)

@@ -1,0 +1,203 @@
+"""Every sweep file of sweeps/ (sweeps/reference/ holds the papers' numbers, not sweeps) passes
+``--dry-run``, and runs end to end with ``--smoke`` on a real local Ray: one completed trial per
+(cell, seed), and under ``protocol: two_stage`` one completed test-stage trial per cell too.
+
+The files name their data relative to the repository's folder (``../shared/data/...``); here
+``--set`` points those paths at the data the tests use ($EMOSWEEP_DATA)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from orchestrator import run
+from orchestrator.layers import read_layers, set_override
+from orchestrator.smoke import smoke_overrides
+from orchestrator.sweep import load_sweep
+
+REPO = Path(__file__).resolve().parents[1]
+SWEEPS = sorted(
+    path
+    for path in (REPO / "sweeps").rglob("*.yaml")
+    if path.relative_to(REPO / "sweeps").parts[0] != "reference"
+)
+SHARED = "../shared/data/"  # how the sweep files name the data folder
+DATA_FIELDS = ("base.data.root", "base.transfer.eval_data.root", "base.transfer.eval_clusters")
+# The paper sweeps ask for the GPU cluster's resources; this machine has 2 CPUs and no GPU.
+HERE = ["--set", "resources.cpus=1", "--set", "resources.gpus=0"]
+
+
+def _ids(path: Path) -> str:
+    return str(path.relative_to(REPO / "sweeps"))
+
+
+def _data_flags(path: Path, data_root: Path) -> list[str]:
+    """``--set`` flags for the file's data paths, rebased from ../shared/data to data_root."""
+    raw = read_layers(path).raw
+    flags = []
+    for dotted in DATA_FIELDS:
+        value = _get(raw, dotted.split("."))
+        if isinstance(value, str) and value.startswith(SHARED):
+            flags += ["--set", f"{dotted}={data_root / value.removeprefix(SHARED)}"]
+    return flags
+
+
+def _get(node: Any, parts: list[str]) -> Any:
+    for part in parts:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def test_every_experiment_has_a_file() -> None:
+    names = {_ids(path) for path in SWEEPS}
+    papers = {"correlation.yaml", "correlation-spanish.yaml", "correlation-arabic.yaml",
+              "goemotions.yaml", "transfer-languages.yaml", "transfer-emotions.yaml",
+              "transfer-clusters.yaml", "smoke.yaml"}  # fmt: skip
+    assert papers <= names
+    for path in SWEEPS:
+        header = path.read_text(encoding="utf-8").split("\nname:")[0]
+        assert f"python -m orchestrator.run sweeps/{_ids(path)}" in header, path
+
+
+@pytest.mark.parametrize("path", SWEEPS, ids=_ids)
+def test_dry_run(
+    path: Path, data_root: Path, goemotions_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run.main([str(path), "--dry-run", *_data_flags(path, data_root), *HERE]) == 0
+    assert "preflight: data files, encoders and resources" in capsys.readouterr().out
+
+
+def test_smoke_keeps_the_cells_and_shrinks_the_trials(data_root: Path) -> None:
+    path = REPO / "sweeps" / "transfer-clusters.yaml"
+    flags = [set_override(text) for text in _data_flags(path, data_root)[1::2]]
+    real = load_sweep(path, flags)
+    smoke = load_sweep(path, [*flags, *smoke_overrides(read_layers(path, flags).raw)])
+    assert smoke.cells == real.cells and smoke.spec.protocol == real.spec.protocol
+    assert smoke.spec.name == "transfer-clusters-smoke" and smoke.spec.seeds == [0]
+    assert (smoke.spec.search.budget, smoke.spec.resources.gpus, smoke.spec.reuse_workers) == (
+        1,
+        0,
+        True,
+    )
+    config = smoke.train_config(smoke.cells[0], {}, 0)
+    assert config.model.encoder.tiny == "roberta"  # XLM-T is RoBERTa-style
+    assert (config.data.train_limit, config.data.eval_limit, config.optim.max_epochs) == (
+        200,
+        100,
+        1,
+    )
+    assert config.transfer.eval_data.eval_limit == 100
+    assert config.model.max_length == 128  # the file's: its 27-word prompt needs it
+    assert (
+        config.transfer.eval_clusters
+        == real.train_config(real.cells[0], {}, 0).transfer.eval_clusters
+    )
+
+
+def test_smoke_refuses_a_grid_over_encoders(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    sweep = tmp_path / "encoders.yaml"
+    sweep.write_text(
+        "name: encoders\ngrid: {model.encoder.name: [bert-base-uncased, roberta-base]}\n"
+    )
+    assert run.main([str(sweep), "--smoke", "--dry-run"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --smoke: grid.model.encoder.name: the smoke run replaces every encoder with one "
+        "tiny encoder, so the encoder cannot vary across cells (smoke-test a copy without it)"
+    )
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the smoke runs write: ``results/<name>-smoke``, as from the repository folder."""
+    return tmp_path_factory.mktemp("sweeps_files")
+
+
+def _smoke(path: Path, data_root: Path, workdir: Path) -> Path:
+    """The file's smoke run (once per module): its experiment folder."""
+    flags = _data_flags(path, data_root)
+    name = load_sweep(path, [set_override(text) for text in flags[1::2]]).spec.name
+    experiment = workdir / "results" / f"{name}-smoke"
+    if (experiment / "trials.parquet").is_file():
+        return experiment
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestrator.run", str(path), "--smoke", *flags,
+         "--storage", "results"],
+        capture_output=True, text=True, timeout=1200, cwd=workdir, env=_env(workdir),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return experiment
+
+
+def _env(workdir: Path) -> dict[str, str]:
+    return os.environ | {"EMOTRAIN_CACHE": str(workdir / "cache")}
+
+
+@pytest.mark.parametrize("path", SWEEPS, ids=_ids)
+def test_smoke_run(path: Path, data_root: Path, goemotions_root: Path, workdir: Path) -> None:
+    sweep = load_sweep(path, [set_override(t) for t in _data_flags(path, data_root)[1::2]])
+    trials = pd.read_parquet(_smoke(path, data_root, workdir) / "trials.parquet")
+    assert (trials["status"] == "completed").all()
+    assert (trials["seed"] == sweep.spec.seeds[0]).all()  # one seed
+    assert (trials["cfg.optim.max_epochs"] == 1).all() and trials["epochs_run"].eq(1).all()
+    cells = sorted(cell.name for cell in sweep.cells)
+    stages = ["dev", "test"] if sweep.spec.protocol == "two_stage" else ["dev"]
+    for stage in stages:
+        rows = trials[trials["stage"] == stage]
+        assert sorted(rows["cell"]) == cells, stage  # one completed row per (cell, seed)
+    assert sorted(trials["stage"].unique()) == stages
+
+
+# The walkthrough of the README (.notes/issue8-readme.md), line for line, on a smoke run.
+READ_TABLES = """
+import pandas as pd
+configs = pd.read_parquet("results/correlation-spanish-smoke/configs.parquet")
+dev = configs[configs["stage"] == "dev"].sort_values("best_dev_jaccard_mean", ascending=False)
+print(dev[["cell", "n_seeds", "best_dev_jaccard_mean"]].head().to_string(index=False))
+final = pd.read_parquet("results/correlation-spanish-smoke/test_stage.parquet")
+print(final[["cell", "epochs", "test_jaccard_mean", "test_macro_f1_mean"]].to_string())
+"""
+PICK_BEST = """
+import json, pathlib
+import pandas as pd
+experiment = pathlib.Path("results/correlation-spanish-smoke")
+configs = pd.read_parquet(experiment / "configs.parquet")
+dev = configs[configs["stage"] == "dev"]
+best = dev.loc[dev["best_dev_jaccard_mean"].idxmax(), "config_key"]
+trials = pd.read_parquet(experiment / "trials.parquet")
+trial = trials[trials["config_key"] == best].iloc[0]
+params = json.loads((experiment / trial["trial_dir"] / "params.json").read_text())
+pathlib.Path("best.yaml").write_text(json.dumps(params["train"] | {"output_dir": "models/best"}))
+"""
+
+
+def test_walkthrough_tables_report_retrain_predict(data_root: Path, workdir: Path) -> None:
+    _smoke(REPO / "sweeps" / "correlation-spanish.yaml", data_root, workdir)
+    commands = [
+        ["-c", READ_TABLES],
+        ["-m", "orchestrator.report", "results/correlation-spanish-smoke"],
+        ["-c", PICK_BEST],
+        ["-m", "emotrain.train", "--config", "best.yaml"],
+        ["-m", "emotrain.predict", "--model", "models/best", "¡qué día tan feliz!"],
+    ]
+    outputs = []
+    for command in commands:
+        done = subprocess.run(
+            [sys.executable, *command],
+            capture_output=True, text=True, timeout=600, cwd=workdir, env=_env(workdir),
+        )  # fmt: skip
+        assert done.returncode == 0, f"{command[:2]}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
+        outputs.append(done.stdout)
+    assert "local-none" in outputs[0] and "test_jaccard_mean" in outputs[0]
+    assert (workdir / "results" / "correlation-spanish-smoke" / "report" / "report.md").is_file()
+    assert json.loads(outputs[3])["test_jaccard"] >= 0.0
+    prediction = json.loads(outputs[4])
+    assert set(prediction["scores"]) == {"ira", "anticipación", "asco", "miedo", "alegría",
+                                         "amor", "optimismo", "pesimismo", "tristeza",
+                                         "sorpresa", "confianza"}  # fmt: skip
