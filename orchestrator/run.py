@@ -29,13 +29,7 @@ from pathlib import Path
 
 from emotrain.config_errors import ConfigError
 from orchestrator.disk import describe_disk
-from orchestrator.layers import (
-    Override,
-    read_layers,
-    seeds_override,
-    set_override,
-    storage_override,
-)
+from orchestrator.layers import Override, seeds_override, set_override, storage_override
 from orchestrator.plan import Plan, describe, make_plan, trial_identity
 from orchestrator.preflight import (
     Findings,
@@ -181,8 +175,8 @@ def _overrides(args: argparse.Namespace) -> list[Override]:
         overrides.append(seeds_override(args.seeds))
     if args.storage is not None:
         overrides.append(storage_override(args.storage))
-    if args.smoke:  # last: it shrinks what the file and the other flags asked for
-        overrides += smoke_overrides(read_layers(args.sweep, overrides).raw)
+    if args.smoke:  # last, on a valid sweep: a problem of the file is still blamed on the file
+        overrides += smoke_overrides(load_sweep(args.sweep, overrides).layers.raw)
     return overrides
 
 

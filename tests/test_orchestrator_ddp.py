@@ -45,7 +45,6 @@ def test_a_two_worker_trial_matches_one_process(tmp_path: Path, semeval_root: Pa
     assert trials["status"].tolist() == ["completed"]
     trial_dir = experiment / trials["trial_dir"].iloc[0]
     assert (trial_dir / "train").is_dir()  # Ray Train's run, inside the trial folder
-    assert not list(trial_dir.glob("**/checkpoint_*"))  # deleted once the trial completed
     config = json.loads((trial_dir / "params.json").read_text())
     assert config["workers"]["count"] == 2
     single = train(config["train"])

@@ -72,7 +72,7 @@ def test_a_silent_trial_is_killed_and_retried_from_its_checkpoint(
         "optim": {"max_epochs": 4, "lr": 3e-3, "batch_size": 16},
         "cache_dir": "off",
     }
-    sweep = _sweep(tmp_path, semeval_root, base=base, hang_timeout_s=30)
+    sweep = _sweep(tmp_path, semeval_root, base=base, hang_timeout_s=60, max_failures=2)
     experiment = tmp_path / "results" / "faults"
     driver = subprocess.Popen([sys.executable, "-m", "orchestrator.run", str(sweep)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -98,8 +98,8 @@ def test_encoders_a_hub_name_is_a_note_a_missing_folder_an_error(
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (
-            {"resources__gpus": 4},
+        (  # 4 workers of a quarter CPU each: only the GPUs are missing
+            {"resources__gpus": 4, "resources__cpus": 0.25},
             "resources.gpus: 4 per trial (4 workers x 1) but this machine has 0 GPUs",
         ),
         ({"resources__cpus": 4096}, "resources.cpus: 4096 per trial but this machine has"),

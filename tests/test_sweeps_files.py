@@ -113,6 +113,15 @@ def test_smoke_refuses_a_grid_over_encoders(tmp_path: Path, capsys: pytest.Captu
     )
 
 
+def test_smoke_leaves_the_files_own_errors_to_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    sweep = tmp_path / "bad.yaml"
+    sweep.write_text("name: bad\nseeds: [first]\n")
+    assert run.main([str(sweep), "--smoke", "--dry-run"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {sweep}: seeds.0: Input should be")
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the smoke runs write: ``results/<name>-smoke``, as from the repository folder."""
