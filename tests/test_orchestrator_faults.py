@@ -103,8 +103,11 @@ def _worker_after_checkpoint(
     while time.monotonic() < deadline:
         assert driver.poll() is None, "the sweep ended before a checkpoint was written"
         for checkpoint in experiment.glob("*/checkpoint_*/progress.json"):
-            lines = (checkpoint.parent.parent / "result.json").read_text().splitlines()
-            return psutil.Process(json.loads(lines[-1])["pid"])
+            # Tune persists a checkpoint before it logs the result that came with it.
+            results = checkpoint.parent.parent / "result.json"
+            lines = results.read_text().splitlines() if results.exists() else []
+            if lines:
+                return psutil.Process(json.loads(lines[-1])["pid"])
         time.sleep(0.5)
     pytest.fail("no checkpoint appeared in time")
 

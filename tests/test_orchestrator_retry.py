@@ -72,8 +72,7 @@ def test_a_killed_trial_resumes_and_matches_an_undisturbed_run(
     )  # fmt: skip
     try:
         _wait_for_checkpoint(experiment, driver, timeout=600)
-        (checkpoint, *_) = experiment.glob("*/checkpoint_*/progress.json")
-        os.kill(_rows(checkpoint.parent.parent)[-1]["pid"], signal.SIGKILL)  # its worker
+        os.kill(_worker_pid(experiment, timeout=120), signal.SIGKILL)
         output, _ = driver.communicate(timeout=900)
     finally:
         if driver.poll() is None:
@@ -138,6 +137,18 @@ def test_resume_needs_an_earlier_run(tmp_path: Path, semeval_root: Path) -> None
     assert done.returncode == 2
     assert "--resume:" in done.stderr and "holds no earlier run of sweep retry" in done.stderr
     assert not (tmp_path / "results").exists()
+
+
+def _worker_pid(experiment: Path, timeout: float) -> int:
+    """The checkpointed trial's worker, from Tune's result rows (logged after the checkpoint)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for checkpoint in experiment.glob("*/checkpoint_*/progress.json"):
+            trial_dir = checkpoint.parent.parent
+            if (trial_dir / "result.json").exists() and (rows := _rows(trial_dir)):
+                return rows[-1]["pid"]
+        time.sleep(0.2)
+    pytest.fail("no result row came with the checkpoint")
 
 
 def _rows(trial_dir: Path) -> list[dict]:
