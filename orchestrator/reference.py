@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from emotrain.config_errors import ConfigError, read_yaml_mapping
 from orchestrator.matching import describe, matching
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "sweeps" / "reference"
@@ -127,11 +127,9 @@ def reference_path(name: str) -> Path:
 def load_reference(path: Path) -> Reference:
     """Read and validate a reference file; ``ReferenceError`` names the file and the field."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ReferenceError(f"{path}: cannot read ({err.strerror})") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise ReferenceError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
+        raw = read_yaml_mapping(path)
+    except ConfigError as err:
+        raise ReferenceError(str(err)) from None
     try:
         return Reference.model_validate(raw)
     except ValidationError as err:
