@@ -27,6 +27,7 @@ from safetensors.torch import load_file, save_file
 from emotrain.device import cpu_tensors
 
 LATEST = "latest"
+RETIRED = ".latest.old"  # the previous state, during the swap only
 
 
 @dataclass
@@ -40,9 +41,26 @@ class TrainingState:
 
 
 def save_state(state_dir: Path, state: TrainingState) -> Path:
-    """Write ``latest/`` next to the old one, then swap: a crash leaves one complete state."""
+    """Write ``latest/`` next to the old one, then swap: a crash or a full disk leaves one
+    complete state (the new one, else the old one) and no half-written folder."""
     state_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=state_dir, prefix=".latest."))
+    try:
+        _write_state(staging, state)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    target = state_dir / LATEST
+    retired = state_dir / RETIRED
+    shutil.rmtree(retired, ignore_errors=True)
+    if target.exists():
+        target.rename(retired)
+    staging.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)
+    return target
+
+
+def _write_state(folder: Path, state: TrainingState) -> None:
     blob = {
         "model": state.model,
         "optimizer": state.optimizer,
@@ -52,27 +70,27 @@ def save_state(state_dir: Path, state: TrainingState) -> Path:
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():  # dropout draws on the GPU
         blob["cuda_rng"] = torch.cuda.get_rng_state()
-    torch.save(blob, staging / "state.pt")
+    torch.save(blob, folder / "state.pt")
     if state.best is not None:
-        save_file(cpu_tensors(state.best), str(staging / "best.safetensors"))
+        save_file(cpu_tensors(state.best), str(folder / "best.safetensors"))
     randomness = {"python": _jsonable(random.getstate()), "numpy": _jsonable(np.random.get_state())}
     progress = {**state.progress, "random": randomness}
-    (staging / "progress.json").write_text(json.dumps(progress), encoding="utf-8")
-    target = state_dir / LATEST
-    retired = state_dir / ".latest.old"
-    shutil.rmtree(retired, ignore_errors=True)
-    if target.exists():
-        target.rename(retired)
-    staging.rename(target)
-    shutil.rmtree(retired, ignore_errors=True)
-    return target
+    (folder / "progress.json").write_text(json.dumps(progress), encoding="utf-8")
+
+
+def _saved(state_dir: Path) -> Path | None:
+    """``latest/``; the retired one when a crash fell between the two renames of save_state."""
+    for name in (LATEST, RETIRED):
+        if (state_dir / name / "progress.json").is_file():
+            return state_dir / name
+    return None
 
 
 def load_state(state_dir: Path | None) -> TrainingState | None:
     """The saved state, with the global random generators put back; None when there is none."""
-    if state_dir is None or not (state_dir / LATEST / "progress.json").is_file():
+    latest = None if state_dir is None else _saved(state_dir)
+    if latest is None:
         return None
-    latest = state_dir / LATEST
     blob = torch.load(latest / "state.pt", map_location="cpu", weights_only=True)
     progress = json.loads((latest / "progress.json").read_text(encoding="utf-8"))
     randomness = progress.pop("random")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from orchestrator.record import read_metric
 from orchestrator.summary import report
-from orchestrator.tables import write_tables
+from orchestrator.tables import TablesNotWritten, write_tables
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +26,11 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     for experiment in experiments:
-        paths = write_tables(experiment)
+        try:
+            paths = write_tables(experiment)
+        except TablesNotWritten as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
         metric, mode = read_metric(experiment)
         print(f"{experiment}:")
         print(report(paths, metric, mode))

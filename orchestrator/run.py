@@ -46,7 +46,7 @@ from orchestrator.storage import StoredTrial, adopt, completed_trials
 from orchestrator.summary import report
 from orchestrator.sweep import Sweep, load_sweep
 from orchestrator.sweep_lock import exclusive
-from orchestrator.tables import write_tables
+from orchestrator.tables import TablesNotWritten, write_tables
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,8 +93,7 @@ def _execute(sweep: Sweep, args: argparse.Namespace, address: str | None) -> int
         # other experiments copied in).
         print("nothing to run: every trial exists completed in storage (--rerun runs them again)")
         _start(plan, _flags(args), stage)
-    _report(sweep)
-    return 0
+    return _report(sweep)
 
 
 def _run(plan: Plan, address: str | None, flags: list[str], since: float | None) -> int:
@@ -233,11 +232,16 @@ def _adopt_stored(plan: Plan, stage: SecondStage | None = None) -> None:
             adopt(trial, plan.sweep.experiment_dir, identity)
 
 
-def _report(sweep: Sweep) -> None:
-    paths = write_tables(sweep.experiment_dir)
+def _report(sweep: Sweep) -> int:
+    try:
+        paths = write_tables(sweep.experiment_dir)
+    except TablesNotWritten as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(report(paths, sweep.spec.search.metric, sweep.spec.search.mode))
     print(f"\ntables: {', '.join(str(p) for p in paths.values())}")
     print(f"tensorboard --logdir {sweep.experiment_dir}")
+    return 0
 
 
 def _fail(problems: list[str]) -> int:

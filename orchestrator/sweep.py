@@ -271,6 +271,11 @@ class SweepSpec(_Strict):
         for field, source in (("seed", "seeds"), ("threads", "resources.cpus")):
             if field in keys:
                 raise ValueError(f"{field}: each trial's {field} comes from {source}, not here")
+        if "output_dir" in keys:  # every trial would write its model into that one folder
+            raise ValueError(
+                "output_dir: a sweep keeps each trial's checkpoint, not a model folder; "
+                "retrain the chosen configuration with `python -m emotrain.train` to save one"
+            )
         return value
 
     @field_validator("storage")

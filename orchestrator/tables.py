@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from orchestrator.cost import config_cost, trial_cost
-from orchestrator.files import write_atomically
+from orchestrator.files import write_all_atomically
 from orchestrator.record_reader import read_spec, search_metric, section
 from orchestrator.rungs import PRUNED
 from orchestrator.significance import baseline_key, significance_table
@@ -43,6 +43,10 @@ _OPTIONAL = ("test_stage", "significance")  # written only when not empty
 _KEYS = ["trial_key", "config_key", "search_key", "cell", "suggestion", "seed"]
 _RUN_COLUMNS = ["best_epoch", "epochs_run", "stopped_early", "train_seconds",
                 "train_examples_per_second"]  # fmt: skip
+
+
+class TablesNotWritten(Exception):
+    """Writing the tables failed (a full disk, a quota, permissions): the message says where."""
 
 
 def build_tables(experiment_dir: Path) -> dict[str, pd.DataFrame]:
@@ -69,16 +73,27 @@ def build_tables(experiment_dir: Path) -> dict[str, pd.DataFrame]:
 
 def write_tables(experiment_dir: Path) -> dict[str, Path]:
     """Every table; ``test_stage`` and ``significance`` only when they have rows (an old one
-    is removed)."""
-    paths = {}
+    is removed). All are written before any replaces its old file, so a failed write (a full
+    disk) leaves the previous tables as they were, consistent with one another."""
+    writes = {}
     for name, table in build_tables(experiment_dir).items():
         path = experiment_dir / f"{name}.parquet"
         if name in _OPTIONAL and table.empty:
-            path.unlink(missing_ok=True)
             continue
-        paths[name] = path
-        write_atomically(path, partial(_to_parquet, table))
-    return paths
+        writes[path] = partial(_to_parquet, table)
+    try:
+        write_all_atomically(writes)
+    except OSError as error:
+        raise TablesNotWritten(
+            f"{experiment_dir}: the tables were not written ({error.strerror or error}: "
+            f"{error.filename or experiment_dir}); the previous ones are unchanged, and "
+            f"`python -m orchestrator.aggregate {experiment_dir}` rebuilds them from the trials"
+        ) from error
+    for name in _OPTIONAL:
+        path = experiment_dir / f"{name}.parquet"
+        if path not in writes:
+            path.unlink(missing_ok=True)
+    return {path.stem: path for path in writes}
 
 
 def metric_columns(table: pd.DataFrame) -> list[str]:

@@ -70,6 +70,8 @@ def test_the_smoke_sweep_expands_to_its_plan() -> None:
             "search.space.optim.momentum: optim.momentum: unknown field",
         ),
         ({"name": _DELETE}, "name: Field required"),
+        ({"base/output_dir": "models"}, "base: Value error, output_dir: a sweep keeps each"),
+        ({"grid": {"output_dir": ["a", "b"]}}, "grid: Value error, output_dir: a sweep keeps"),
     ],
 )
 def test_bad_fields_are_named(tmp_path: Path, change: dict, expected: str) -> None:
