@@ -51,9 +51,10 @@ def semeval_root(data_root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def smoke_experiment(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """sweeps/smoke.yaml run to the end on a real local Ray, once per session: the report and
-    analysis tests read it (and work on copies when they change it)."""
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """sweeps/smoke.yaml run to the end on a real local Ray, once per session: its experiment
+    folder and the driver's output. The smoke-sweep, report and analysis tests read it, and work
+    on copies when they change it."""
     workdir = tmp_path_factory.mktemp("report_smoke")
     spec = yaml.safe_load((REPO / "sweeps" / "smoke.yaml").read_text())
     spec["storage"] = str(workdir / "results")
@@ -67,4 +68,9 @@ def smoke_experiment(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cwd=workdir,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return workdir / "results" / "smoke"
+    return workdir / "results" / "smoke", done.stdout
+
+
+@pytest.fixture(scope="session")
+def smoke_experiment(smoke_run: tuple[Path, str]) -> Path:
+    return smoke_run[0]

@@ -2,7 +2,8 @@
 aggregates that match their trials, and TensorBoard event files. Then work is never repeated:
 a rerun runs nothing (without Ray), an added seed runs only its trials on the same Optuna
 suggestions, another experiment reuses the trials, and the aggregate command rebuilds the same
-tables. One sweep is shared by all: the later runs work on copies of its storage."""
+tables. One sweep is shared by all (and with the report tests): the later runs work on copies of
+its storage, or rewrite identical tables in place."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 from tensorboard.plugins.hparams import plugin_data_pb2
 
@@ -36,18 +36,9 @@ PROGRESS = re.compile(
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    workdir = tmp_path_factory.mktemp("smoke")
-    spec = yaml.safe_load((REPO / "sweeps" / "smoke.yaml").read_text())
-    spec["storage"] = str(workdir / "results")
-    sweep = workdir / "smoke.yaml"
-    sweep.write_text(yaml.safe_dump(spec))
-    done = subprocess.run(
-        [sys.executable, "-m", "orchestrator.run", str(sweep)],
-        capture_output=True, text=True, timeout=900, cwd=workdir,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return workdir / "results" / "smoke", done.stdout
+def finished(smoke_run: tuple[Path, str]) -> tuple[Path, str]:
+    """The session's smoke sweep (conftest.py): its experiment folder and the driver's output."""
+    return smoke_run
 
 
 def test_tables_have_one_row_per_trial_and_configuration(finished) -> None:

@@ -11,11 +11,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from ray.cluster_utils import Cluster
 
 from orchestrator import run
 from orchestrator.layers import read_layers, set_override
@@ -128,20 +131,44 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("sweeps_files")
 
 
-def _smoke(path: Path, data_root: Path, workdir: Path) -> Path:
-    """The file's smoke run (once per module): its experiment folder."""
+@pytest.fixture(scope="module")
+def ray_address() -> Iterator[str]:
+    """One local Ray for all the smoke runs of this module: each run connects to it with
+    --address (as on a cluster) instead of starting and stopping a Ray of its own."""
+    cluster = Cluster(initialize_head=True)
+    try:
+        yield cluster.address
+    finally:
+        cluster.shutdown()
+
+
+@pytest.fixture(scope="module")
+def smoke_runs(
+    data_root: Path, goemotions_root: Path, workdir: Path, ray_address: str
+) -> dict[Path, subprocess.CompletedProcess[str]]:
+    """Every file's smoke run, two at a time on the shared Ray: while one driver starts up or
+    writes its tables, the other's trials use the CPUs. The largest sweep starts first."""
+    order = sorted(SWEEPS, key=lambda path: path.name != "correlation.yaml")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = {path: pool.submit(_smoke, path, data_root, workdir, ray_address) for path in order}
+    return {path: run.result() for path, run in runs.items()}
+
+
+def _smoke(
+    path: Path, data_root: Path, workdir: Path, address: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator.run", str(path), "--smoke",
+         *_data_flags(path, data_root), "--storage", "results", "--address", address],
+        capture_output=True, text=True, timeout=1500, cwd=workdir, env=_env(workdir),
+    )  # fmt: skip
+
+
+def _experiment(path: Path, data_root: Path, workdir: Path) -> Path:
+    """Where the file's smoke run writes: ``results/<name>-smoke``."""
     flags = _data_flags(path, data_root)
     name = load_sweep(path, [set_override(text) for text in flags[1::2]]).spec.name
-    experiment = workdir / "results" / f"{name}-smoke"
-    if (experiment / "trials.parquet").is_file():
-        return experiment
-    done = subprocess.run(
-        [sys.executable, "-m", "orchestrator.run", str(path), "--smoke", *flags,
-         "--storage", "results"],
-        capture_output=True, text=True, timeout=1200, cwd=workdir, env=_env(workdir),
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return experiment
+    return workdir / "results" / f"{name}-smoke"
 
 
 def _env(workdir: Path) -> dict[str, str]:
@@ -149,9 +176,11 @@ def _env(workdir: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("path", SWEEPS, ids=_ids)
-def test_smoke_run(path: Path, data_root: Path, goemotions_root: Path, workdir: Path) -> None:
+def test_smoke_run(path: Path, data_root: Path, workdir: Path, smoke_runs: dict[Path, Any]) -> None:
+    done = smoke_runs[path]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     sweep = load_sweep(path, [set_override(t) for t in _data_flags(path, data_root)[1::2]])
-    trials = pd.read_parquet(_smoke(path, data_root, workdir) / "trials.parquet")
+    trials = pd.read_parquet(_experiment(path, data_root, workdir) / "trials.parquet")
     assert (trials["status"] == "completed").all()
     assert (trials["seed"] == sweep.spec.seeds[0]).all()  # one seed
     assert (trials["cfg.optim.max_epochs"] == 1).all() and trials["epochs_run"].eq(1).all()
@@ -186,8 +215,10 @@ pathlib.Path("best.yaml").write_text(json.dumps(params["train"] | {"output_dir":
 """
 
 
-def test_walkthrough_tables_report_retrain_predict(data_root: Path, workdir: Path) -> None:
-    _smoke(REPO / "sweeps" / "correlation-spanish.yaml", data_root, workdir)
+def test_walkthrough_tables_report_retrain_predict(
+    workdir: Path, smoke_runs: dict[Path, Any]
+) -> None:
+    assert smoke_runs[REPO / "sweeps" / "correlation-spanish.yaml"].returncode == 0
     commands = [
         ["-c", READ_TABLES],
         ["-m", "orchestrator.report", "results/correlation-spanish-smoke"],
