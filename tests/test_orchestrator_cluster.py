@@ -87,7 +87,9 @@ def test_losing_a_node_mid_sweep_reschedules_its_trial(
 ) -> None:
     base = {
         "data": {"root": str(semeval_root), "train_limit": 300, "eval_limit": 60},
-        "optim": {"max_epochs": 4, "lr": 3e-3, "batch_size": 16},
+        # Long enough that the worker node's trial is still training when the node goes,
+        # however fast the machine: many short epochs and no early stop.
+        "optim": {"max_epochs": 20, "patience": 20, "lr": 3e-3, "batch_size": 16},
         "cache_dir": "off",
     }
     sweep = _sweep(tmp_path, semeval_root, base=base, max_failures=2)
@@ -98,9 +100,13 @@ def test_losing_a_node_mid_sweep_reschedules_its_trial(
                               text=True, cwd=tmp_path)  # fmt: skip
     try:
         deadline = time.monotonic() + 600
-        while len(list(experiment.glob("*/checkpoint_*/progress.json"))) < 2:
+        # Both trials have started training (a finished trial's checkpoints are deleted, so
+        # each trial's first checkpoint is remembered rather than counted at one moment).
+        started: set[Path] = set()
+        while len(started) < 2:
             assert driver.poll() is None and time.monotonic() < deadline, "no checkpoints"
-            time.sleep(0.5)
+            started |= {c.parent.parent for c in experiment.glob("*/checkpoint_*/progress.json")}
+            time.sleep(0.2)
         worker_node = two_nodes.list_all_nodes()[1]
         two_nodes.remove_node(worker_node)  # the machine is gone, with its trial
         output, _ = driver.communicate(timeout=900)
