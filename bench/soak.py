@@ -7,6 +7,9 @@ a descendant of the driver) at exponentially distributed intervals, and the driv
 memory is sampled every second. At the end the tables must hold every (configuration, seed)
 exactly once, all completed.
 
+``--mean-kill-interval 0`` kills nothing: the same sweep as a plain run (bench/driver_footprint.py
+uses that to measure the driver alone).
+
 Prints the figures README.md quotes and writes them as JSON:
 
     python bench/soak.py [--trials 300] [--mean-kill-interval 8] [--out soak.json]
@@ -37,7 +40,9 @@ TINY = {"tiny": "bert", "hidden_size": 32, "num_layers": 1, "num_heads": 2, "int
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=300, help="a multiple of 10 (seeds)")
-    parser.add_argument("--mean-kill-interval", type=float, default=8.0, help="seconds")
+    parser.add_argument(
+        "--mean-kill-interval", type=float, default=8.0, help="seconds; 0 kills nothing"
+    )
     parser.add_argument("--seed", type=int, default=0, help="of the killer's choices")
     parser.add_argument("--out", type=Path, default=Path("soak.json"))
     args = parser.parse_args()
@@ -86,10 +91,12 @@ def soak(folder: Path, cells: int, mean_kill_interval: float, seed: int) -> dict
     killer = threading.Thread(
         target=_kill_at_random, args=(driver.pid, mean_kill_interval, seed, stop, kills)
     )
-    killer.start()
-    memory = _sample_driver_memory(driver, folder / "results" / "soak", cells * SEEDS)
+    if mean_kill_interval > 0:
+        killer.start()
+    memory = sample_driver_memory(driver, folder / "results" / "soak")
     stop.set()
-    killer.join()
+    if killer.is_alive():
+        killer.join()
     wall = time.monotonic() - started
     return _figures(folder, driver.returncode, cells, wall, kills, memory)
 
@@ -124,10 +131,11 @@ def _trial_workers(driver: int) -> list[psutil.Process]:
     return found
 
 
-def _sample_driver_memory(
-    driver: subprocess.Popen[bytes], experiment: Path, total: int
+def sample_driver_memory(
+    driver: subprocess.Popen[bytes], experiment: Path, interval: float = 1.0
 ) -> list[tuple[int, float]]:
-    """(trials finished, driver RSS in MiB), once a second until the driver exits."""
+    """(trials finished, driver RSS in MiB), every ``interval`` seconds until the driver
+    exits."""
     samples = []
     process = psutil.Process(driver.pid)
     while driver.poll() is None:
@@ -135,13 +143,13 @@ def _sample_driver_memory(
             rss = process.memory_info().rss / 2**20
         except psutil.NoSuchProcess:
             break
-        samples.append((_finished(experiment), rss))
-        time.sleep(1.0)
+        samples.append((finished_trials(experiment), rss))
+        time.sleep(interval)
     driver.wait()
     return samples
 
 
-def _finished(experiment: Path) -> int:
+def finished_trials(experiment: Path) -> int:
     return sum('"final": 1.0' in path.read_text(encoding="utf-8", errors="replace")
                for path in experiment.glob("*/result.json"))  # fmt: skip
 
