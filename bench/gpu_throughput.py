@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from data_path import add_data_argument
 
 from emotrain.config import TrainConfig
 from emotrain.data.batches import batch_rows, collate
@@ -40,14 +40,11 @@ from emotrain.training import build_optimizer, seed_everything, training_set
 H100_BF16_DENSE_TFLOPS = 989.4
 BERT_BASE = {"tiny": "bert", "hidden_size": 768, "num_layers": 12, "num_heads": 12,
              "intermediate_size": 3072, "vocab_size": 30522}  # fmt: skip
-# As tests/conftest.py: $EMOSWEEP_DATA, else shared/data beside the repository.
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-DEFAULT_DATA = Path(os.environ.get("EMOSWEEP_DATA", SHARED)) / "semeval2018-ec"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="SemEval 2018 E-c root")
+    add_data_argument(parser)
     parser.add_argument("--steps", type=int, default=50, help="timed optimiser steps")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps first")
     parser.add_argument("--peak-tflops", type=float, default=H100_BF16_DENSE_TFLOPS)

@@ -7,6 +7,9 @@ a descendant of the driver) at exponentially distributed intervals, and the driv
 memory is sampled every second. At the end the tables must hold every (configuration, seed)
 exactly once, all completed.
 
+``--mean-kill-interval 0`` kills nothing: the same sweep as a plain run (bench/driver_footprint.py
+uses that to measure the driver alone).
+
 Prints the figures README.md quotes and writes them as JSON:
 
     python bench/soak.py [--trials 300] [--mean-kill-interval 8] [--out soak.json]
@@ -37,7 +40,9 @@ TINY = {"tiny": "bert", "hidden_size": 32, "num_layers": 1, "num_heads": 2, "int
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=300, help="a multiple of 10 (seeds)")
-    parser.add_argument("--mean-kill-interval", type=float, default=8.0, help="seconds")
+    parser.add_argument(
+        "--mean-kill-interval", type=float, default=8.0, help="seconds; 0 kills nothing"
+    )
     parser.add_argument("--seed", type=int, default=0, help="of the killer's choices")
     parser.add_argument("--out", type=Path, default=Path("soak.json"))
     args = parser.parse_args()
@@ -49,9 +54,11 @@ def main() -> int:
     return 0 if figures["complete"] else 1
 
 
-def sweep_file(folder: Path, cells: int) -> Path:
+def sweep_file(folder: Path, cells: int, name: str = "soak", **changes: Any) -> Path:
+    """A sweep of ``cells`` configurations x 10 seeds of a tiny random BERT on the demo data;
+    ``changes`` replace top-level fields (bench/driver_footprint.py's shorter trials)."""
     spec = {
-        "name": "soak",
+        "name": name,
         "base": {
             "data": {"root": None, "language": "english"},
             "model": {"kind": "demux", "max_length": 48, "encoder": TINY},
@@ -59,13 +66,14 @@ def sweep_file(folder: Path, cells: int) -> Path:
             "loss": {"local": "intra"},
         },
         # Distinct values make distinct configurations; the sweep machinery is what is soaked.
-        "grid": {"loss.alpha": [round(0.01 + 0.03 * i, 4) for i in range(cells)]},
+        "grid": {"loss.alpha": [round(0.01 + 0.001 * i, 4) for i in range(cells)]},
         "seeds": list(range(SEEDS)),
         "resources": {"cpus": 0.5, "gpus": 0},
         "max_failures": 20,  # a trial may be hit more than once; each retry resumes
         "storage": str(folder / "results"),
+        **changes,
     }
-    path = folder / "soak.yaml"
+    path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(spec), encoding="utf-8")
     return path
 
@@ -86,10 +94,12 @@ def soak(folder: Path, cells: int, mean_kill_interval: float, seed: int) -> dict
     killer = threading.Thread(
         target=_kill_at_random, args=(driver.pid, mean_kill_interval, seed, stop, kills)
     )
-    killer.start()
-    memory = _sample_driver_memory(driver, folder / "results" / "soak", cells * SEEDS)
+    if mean_kill_interval > 0:
+        killer.start()
+    memory = sample_driver_memory(driver, folder / "results" / "soak")
     stop.set()
-    killer.join()
+    if killer.is_alive():
+        killer.join()
     wall = time.monotonic() - started
     return _figures(folder, driver.returncode, cells, wall, kills, memory)
 
@@ -124,10 +134,11 @@ def _trial_workers(driver: int) -> list[psutil.Process]:
     return found
 
 
-def _sample_driver_memory(
-    driver: subprocess.Popen[bytes], experiment: Path, total: int
+def sample_driver_memory(
+    driver: subprocess.Popen[bytes], experiment: Path, interval: float = 1.0
 ) -> list[tuple[int, float]]:
-    """(trials finished, driver RSS in MiB), once a second until the driver exits."""
+    """(trials finished, driver RSS in MiB), every ``interval`` seconds until the driver
+    exits."""
     samples = []
     process = psutil.Process(driver.pid)
     while driver.poll() is None:
@@ -135,13 +146,13 @@ def _sample_driver_memory(
             rss = process.memory_info().rss / 2**20
         except psutil.NoSuchProcess:
             break
-        samples.append((_finished(experiment), rss))
-        time.sleep(1.0)
+        samples.append((finished_trials(experiment), rss))
+        time.sleep(interval)
     driver.wait()
     return samples
 
 
-def _finished(experiment: Path) -> int:
+def finished_trials(experiment: Path) -> int:
     return sum('"final": 1.0' in path.read_text(encoding="utf-8", errors="replace")
                for path in experiment.glob("*/result.json"))  # fmt: skip
 

@@ -25,7 +25,7 @@ from emotrain.config import EvalConfig, OptimConfig, TrainConfig
 from emotrain.cost import CostMeter, RunCost
 from emotrain.data.batches import batch_rows, collate
 from emotrain.data.loading import load_splits
-from emotrain.data.sampling import epoch_order
+from emotrain.data.sampling import epoch_order, length_grouped
 from emotrain.data.semeval import EmotionData
 from emotrain.data.token_cache import default_cache_dir
 from emotrain.device import Precision, check_precision, forward_precision, to_device
@@ -94,7 +94,7 @@ def train(
     check_precision(cfg.optim.precision, workers.device)
     seed_everything(cfg.seed)
 
-    data = load_splits(cfg.data)
+    data = load_splits(cfg.data, cache_dir=_cache_dir(cfg, "data"))
     if cfg.stage == "test":  # the protocol's second stage: dev becomes training data
         data["train"] = data["train"].concat(data["dev"])
     train_set = training_set(cfg, data["train"].emotions)
@@ -108,7 +108,7 @@ def train(
     def scored(
         emotion_set: EmotionSet, split: EmotionData, language: Language | None = None
     ) -> ScoredSplit:
-        return scored_split(cfg, tokenizer, emotion_set, split, _cache_dir(cfg), language)
+        return scored_split(cfg, tokenizer, emotion_set, split, _cache_dir(cfg, "splits"), language)
 
     train_split = scored(train_set, train_data)
     train_inputs = to_device(train_split.model_inputs, workers.device)
@@ -117,9 +117,11 @@ def train(
     objective = Objective.build(cfg.loss, train_data.labels, train_set.names).to(workers.device)
     steps_per_epoch = -(-len(train_split.split) // cfg.optim.batch_size)
     cuda = workers.device.type == "cuda"
-    optimizer, scheduler = build_optimizer(model, cfg.optim, steps_per_epoch, fused=cuda)
+    fused = cuda or cfg.optim.fused
+    optimizer, scheduler = build_optimizer(model, cfg.optim, steps_per_epoch, fused=fused)
     shuffle = torch.Generator().manual_seed(cfg.seed)
     train_size = len(train_split.split)
+    lengths = torch.tensor([len(ids) for ids in train_split.split.input_ids])
 
     net = workers.wrap(model)  # DDP when torch.distributed is initialised, else the model
     tracker = _Tracker(cfg, workers)
@@ -138,6 +140,8 @@ def train(
     for epoch in range(tracker.epochs_run + 1, cfg.optim.max_epochs + 1):
         net.train()
         order = epoch_order(train_size, shuffle, train_data.languages, cfg.data.language_alpha)
+        if cfg.optim.group_by_length:
+            order = length_grouped(order, lengths, cfg.optim.batch_size, shuffle)
         for step, rows in enumerate(batch_rows(train_size, cfg.optim.batch_size, order), 1):
             mine, weight = workers.shard(rows)
             batch = to_device(collate(train_split.split, mine), workers.device)
@@ -220,7 +224,7 @@ def build_optimizer(
     model: torch.nn.Module, optim: OptimConfig, steps_per_epoch: int, fused: bool = False
 ) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW with the head on its own learning rate; linear warm-up then linear decay.
-    ``fused``: one kernel for the whole update (CUDA; the model must already be there)."""
+    ``fused``: one kernel for the whole update (the model must already be on its device)."""
     groups = [
         {"params": list(model.encoder.parameters()), "lr": optim.lr},
         {"params": list(model.head.parameters()), "lr": optim.head_lr or optim.lr},
@@ -253,10 +257,11 @@ def evaluate(
     return metrics
 
 
-def _cache_dir(cfg: TrainConfig) -> Path | None:
+def _cache_dir(cfg: TrainConfig, kind: str) -> Path | None:
+    """Where the cache keeps ``kind``: ``data`` (loaded splits) or ``splits`` (tokenized)."""
     if cfg.cache_dir == "off":
         return None
-    return (cfg.cache_dir or default_cache_dir()) / "splits"
+    return (cfg.cache_dir or default_cache_dir()) / kind
 
 
 def _frozen_embeddings(

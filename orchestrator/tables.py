@@ -19,25 +19,37 @@ Every trial row has a ``stage`` (``dev`` or ``test``) and a ``dev_config_key``: 
 configuration a test-stage trial retrains (a dev-stage trial's own ``config_key``).
 
 Only JSON written by Tune is read (``params.json``, ``result.json``): nothing is unpickled.
+Each trial folder's rows are cached in ``.trial_rows.parquet`` (trial_rows.py), so that a
+rebuild reads only the folders that are new or changed since the last one; deleting that file
+makes the next rebuild read every folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pandas.api.typing import DataFrameGroupBy
 
 from orchestrator.cost import config_cost, trial_cost
-from orchestrator.files import write_all_atomically
+from orchestrator.files import Writer, write_all_atomically
 from orchestrator.record_reader import read_spec, search_metric, section
 from orchestrator.rungs import PRUNED
 from orchestrator.significance import baseline_key, significance_table
+from orchestrator.trial_rows import CACHE, RowSource, collect
 
 FAILURE = "failure.json"  # written by a trial that ends failed without raising (trial.py)
+ERROR = "error.txt"  # Tune's record of a trial that raised
 FINAL = "final"  # marks the last report of a trial, which carries the test metrics
+# Every file read_trial reads (params.json first: it makes a folder a trial folder); a change
+# to any of them makes the folder's cached rows stale.
+TRIAL_FILES = ("params.json", "result.json", FAILURE, ERROR, PRUNED)
+# The code that turns those files into rows: rows cached by other code are never reused.
+_ROW_CODE = tuple(Path(__file__).with_name(name) for name in ("tables.py", "cost.py", "rungs.py"))
 TABLES = ("trials", "epochs", "configs", "test_stage", "significance")
 _OPTIONAL = ("test_stage", "significance")  # written only when not empty
 _KEYS = ["trial_key", "config_key", "search_key", "cell", "suggestion", "seed"]
@@ -49,38 +61,48 @@ class TablesNotWritten(Exception):
     """Writing the tables failed (a full disk, a quota, permissions): the message says where."""
 
 
-def build_tables(experiment_dir: Path) -> dict[str, pd.DataFrame]:
+def build_tables(experiment_dir: Path, cached: bool = True) -> dict[str, pd.DataFrame]:
+    """The tables of the experiment's trial folders; with ``cached``, the rows of folders that
+    are unchanged since the last ``write_tables`` come from its cache (the same tables)."""
+    return _build(experiment_dir, cached)[0]
+
+
+def _build(experiment_dir: Path, cached: bool) -> tuple[dict[str, pd.DataFrame], Writer]:
+    """The tables, and the writer of the row cache that goes with them."""
     spec = read_spec(experiment_dir)
-    trials, epochs = [], []
-    for trial_dir in sorted(p.parent for p in experiment_dir.glob("*/params.json")):
-        row, history = read_trial(trial_dir, section(spec, "resources"))
-        trials.append(row)
-        epochs.extend(history)
-    trial_table = _latest_per_key(pd.DataFrame(trials))
+    resources = section(spec, "resources")
+    read = partial(read_trial, resources=resources)
+    rows = collect(experiment_dir, RowSource(read, TRIAL_FILES, _rows_version(resources)), cached)
+    trial_table = _latest_per_key(pd.DataFrame(rows.trials))
     kept = set(trial_table.get("trial_dir", []))
-    epoch_table = pd.DataFrame(epochs)
+    epoch_table = pd.DataFrame(rows.epochs)
     if not epoch_table.empty:
         epoch_table = epoch_table[epoch_table["trial_dir"].isin(kept)].reset_index(drop=True)
     configs = aggregate(trial_table)
-    return {
+    tables = {
         "trials": trial_table,
         "epochs": epoch_table,
         "configs": configs,
         "test_stage": test_stage(configs),
         "significance": significance(trial_table, configs, spec),
     }
+    return tables, rows.write_cache
 
 
-def write_tables(experiment_dir: Path) -> dict[str, Path]:
+def write_tables(experiment_dir: Path, cached: bool = True) -> dict[str, Path]:
     """Every table; ``test_stage`` and ``significance`` only when they have rows (an old one
     is removed). All are written before any replaces its old file, so a failed write (a full
-    disk) leaves the previous tables as they were, consistent with one another."""
-    writes = {}
-    for name, table in build_tables(experiment_dir).items():
+    disk) leaves the previous tables as they were, consistent with one another. The row cache
+    is written with them (``cached=False`` rebuilds it from every trial folder)."""
+    tables, write_cache = _build(experiment_dir, cached)
+    writes: dict[Path, Writer] = {}
+    for name, table in tables.items():
         path = experiment_dir / f"{name}.parquet"
         if name in _OPTIONAL and table.empty:
             continue
         writes[path] = partial(_to_parquet, table)
+    # Last: it is only a shortcut, and the tables are what a reader waits for.
+    writes[experiment_dir / CACHE] = write_cache
     try:
         write_all_atomically(writes)
     except OSError as error:
@@ -93,7 +115,7 @@ def write_tables(experiment_dir: Path) -> dict[str, Path]:
         path = experiment_dir / f"{name}.parquet"
         if path not in writes:
             path.unlink(missing_ok=True)
-    return {path.stem: path for path in writes}
+    return {path.stem: path for path in writes if path.name != CACHE}
 
 
 def metric_columns(table: pd.DataFrame) -> list[str]:
@@ -116,16 +138,25 @@ def aggregate(trials: pd.DataFrame) -> pd.DataFrame:
     firsts = groups[["stage", "dev_config_key", "cell", "suggestion", *config_columns(done)]]
     firsts = firsts.first()
     seeds = groups["seed"].agg(lambda s: ",".join(str(v) for v in sorted(s))).rename("seeds")
-    stats = groups[metric_columns(done)].agg(["mean", lambda s: s.std(ddof=0), "count"])
-    stats.columns = [
-        f"{metric}_{'std' if stat == '<lambda_0>' else stat}" for metric, stat in stats.columns
-    ]
+    stats = _statistics(groups, metric_columns(done))
     # Seeds of the configuration that ended failed: what its mean lacks.
     failed = trials[trials["status"] == "failed"].groupby("config_key").size()
     failed = failed.reindex(firsts.index, fill_value=0).rename("n_failed")
     parts = [firsts, groups.size().rename("n_seeds"), failed, seeds, stats, config_cost(done)]
     table = pd.concat(parts, axis=1).copy()  # copy: one block, not one per aggregated column
     return table.reset_index()
+
+
+def _statistics(groups: DataFrameGroupBy, metrics: list[str]) -> pd.DataFrame:
+    """``<metric>_mean``, ``_std`` (ddof=0) and ``_count`` per group, metric by metric."""
+    # The groupby's own reductions: a Python call per configuration and metric (a lambda)
+    # took most of the time of a 10,000-trial rebuild.
+    selected = groups[metrics]
+    by_stat = {"mean": selected.mean(), "std": selected.std(ddof=0), "count": selected.count()}
+    columns = {
+        f"{metric}_{stat}": values[metric] for metric in metrics for stat, values in by_stat.items()
+    }
+    return pd.DataFrame(columns, index=by_stat["count"].index)
 
 
 def test_stage(configs: pd.DataFrame) -> pd.DataFrame:
@@ -162,7 +193,7 @@ def read_trial(
     params = json.loads((trial_dir / "params.json").read_text(encoding="utf-8"))
     results = _read_results(trial_dir / "result.json")
     final = next((r for r in reversed(results) if r.get(FINAL)), None)
-    error = trial_dir / "error.txt"
+    error = trial_dir / ERROR
     failure = _failure(trial_dir)
     failed = failure is not None or error.exists()
     status = "failed" if failed else "incomplete"
@@ -243,6 +274,16 @@ def _timestamp(results: list[dict[str, Any]]) -> float:
 def _last_line(path: Path) -> str:
     lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
     return lines[-1][:500] if lines else ""
+
+
+def _rows_version(resources: dict[str, Any]) -> str:
+    """What a trial's rows depend on besides its files: the code that reads them and the
+    sweep's resources (the cost columns of a trial that records none of its own)."""
+    digest = hashlib.sha256()
+    for path in _ROW_CODE:
+        digest.update(path.read_bytes())
+    digest.update(json.dumps(resources, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
 
 
 def _to_parquet(table: pd.DataFrame, path: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from emotrain.data.config import DataConfig
 from emotrain.data.goemotions import goemotions_path, load_goemotions
+from emotrain.data.prepared_cache import cached_splits
 from emotrain.data.preprocess import preprocess_many
 from emotrain.data.semeval import (
     DataFileError,
@@ -23,9 +24,16 @@ from emotrain.data.table_dataset import load_table_splits
 SPLITS: tuple[Split, ...] = ("train", "dev", "test")
 
 
-def load_splits(config: DataConfig, splits: tuple[Split, ...] = SPLITS) -> dict[str, EmotionData]:
+def load_splits(
+    config: DataConfig, splits: tuple[Split, ...] = SPLITS, cache_dir: Path | None = None
+) -> dict[str, EmotionData]:
     """Train, dev and test (or only ``splits``) over one emotion set, cut to the configured
-    sizes and preprocessed."""
+    sizes and preprocessed; with ``cache_dir``, looked up there before any file is parsed
+    (prepared_cache.py)."""
+    return cached_splits(cache_dir, config, splits, lambda: _load_splits(config, splits))
+
+
+def _load_splits(config: DataConfig, splits: tuple[Split, ...]) -> dict[str, EmotionData]:
     limits = {"train": config.train_limit, "dev": config.eval_limit, "test": config.eval_limit}
     data = {}
     for split, raw in _read_splits(config, splits).items():

@@ -46,3 +46,25 @@ def epoch_order(
         picks = torch.randint(len(rows), (int(chosen.sum()),), generator=generator)
         order[chosen] = rows[picks]
     return order
+
+
+def length_grouped(
+    order: torch.Tensor, lengths: torch.Tensor, batch_size: int, generator: torch.Generator
+) -> torch.Tensor:
+    """``order`` rearranged so that consecutive batches of ``batch_size`` hold examples of
+    similar length. As transformers' LengthGroupedSampler: mega-batches of up to 50 batches (at
+    least 4 mega-batches when the epoch allows), each sorted longest first; then the full
+    batches are shuffled, so that batch length does not trend within an epoch, and a short last
+    batch stays last (the batches are cut from the order in steps of ``batch_size``)."""
+    size = len(order)
+    mega = max(min(size // (batch_size * 4), 50), 1) * batch_size
+    sorted_chunks = []
+    for start in range(0, size, mega):
+        chunk = order[start : start + mega]
+        # Stable: ties keep the shuffled order, so equal lengths still mix across epochs.
+        sorted_chunks.append(chunk[torch.argsort(lengths[chunk], descending=True, stable=True)])
+    grouped = torch.cat(sorted_chunks)
+    full = size // batch_size
+    batches = grouped[: full * batch_size].view(full, batch_size)
+    shuffled = batches[torch.randperm(full, generator=generator)].reshape(-1)
+    return torch.cat([shuffled, grouped[full * batch_size :]])

@@ -14,6 +14,7 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -22,8 +23,12 @@ from transformers import PreTrainedTokenizerBase
 
 from emotrain.data.batches import EncodedSplit
 
+T = TypeVar("T")
+
 CACHE_ENV = "EMOTRAIN_CACHE"
-_VERSION = "1"
+_VERSION = "2"  # 2: the tokenizer's part of the key is computed faster (other bytes)
+# to_str() digest -> canonical digest: a trial hashes train, dev and test with one tokenizer.
+_CANONICAL: dict[str, str] = {}
 
 
 def default_cache_dir() -> Path:
@@ -38,7 +43,7 @@ def cache_key(
     max_length: int,
 ) -> str:
     digest = hashlib.sha256()
-    for part in (_VERSION, _canonical(tokenizer), prompt, str(max_length)):
+    for part in (_VERSION, tokenizer_digest(tokenizer), prompt, str(max_length)):
         digest.update(part.encode())
         digest.update(b"\0")
     for text in texts:
@@ -48,13 +53,27 @@ def cache_key(
     return digest.hexdigest()[:32]
 
 
-def _canonical(tokenizer: PreTrainedTokenizerBase) -> str:
-    """The tokenizer's definition; re-serialised with sorted keys because ``to_str`` writes the
+def tokenizer_digest(tokenizer: PreTrainedTokenizerBase) -> str:
+    """A digest of the tokenizer's canonical definition (``_canonical``), remembered per exact
+    ``to_str`` text: serialising is cheap, canonicalising a large vocabulary is not."""
+    serialised = tokenizer.backend_tokenizer.to_str()
+    raw = hashlib.sha256(serialised.encode()).hexdigest()
+    if raw not in _CANONICAL:
+        _CANONICAL[raw] = hashlib.sha256(_canonical(serialised).encode()).hexdigest()
+    return _CANONICAL[raw]
+
+
+def _canonical(serialised: str) -> str:
+    """The tokenizer's definition, re-serialised with sorted keys because ``to_str`` writes the
     vocabulary in hash-map order, and without the truncation and padding state that the last
-    call left behind (the key's max length covers it)."""
-    definition = json.loads(tokenizer.backend_tokenizer.to_str())
+    call left behind (the key's max length covers it). A vocabulary map becomes a list in id
+    order: the same content, and much faster to write than a map with sorted keys."""
+    definition = json.loads(serialised)
     definition.pop("truncation", None)
     definition.pop("padding", None)
+    model = definition.get("model")
+    if isinstance(model, dict) and isinstance(model.get("vocab"), dict):
+        model["vocab"] = sorted(model["vocab"].items(), key=lambda item: (item[1], item[0]))
     return json.dumps(definition, sort_keys=True, ensure_ascii=True)
 
 
@@ -64,12 +83,18 @@ def cached_split(
     """The split stored under ``key``, or ``build()`` stored there first. No directory: no cache."""
     if directory is None:
         return build()
-    path = Path(directory) / f"{key}.arrow"
+    return read_or_build(Path(directory) / f"{key}.arrow", _read, build, _write)
+
+
+def read_or_build(
+    path: Path, read: Callable[[Path], T], build: Callable[[], T], write: Callable[[T, Path], None]
+) -> T:
+    """The entry at ``path``, or ``build()`` written there first (prepared_cache.py too)."""
     if path.is_file():
-        return _read(path)
-    split = build()
-    _write(split, path)
-    return split
+        return read(path)
+    value = build()
+    write(value, path)
+    return value
 
 
 def _write(split: EncodedSplit, path: Path) -> None:
@@ -79,6 +104,11 @@ def _write(split: EncodedSplit, path: Path) -> None:
     columns["labels"] = pa.array(list(split.labels.numpy()), type=pa.list_(pa.float32()))
     meta = {"positions": split.positions, "pad_id": split.pad_id}
     table = pa.table(columns).replace_schema_metadata({"emotrain": json.dumps(meta)})
+    write_table(table, path)
+
+
+def write_table(table: pa.Table, path: Path) -> None:
+    """Write ``table`` as an Arrow IPC file at ``path``, atomically (see the module's doc)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

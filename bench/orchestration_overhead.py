@@ -1,0 +1,295 @@
+"""Orchestration overhead: a sweep through Ray Tune against the same trainings in a plain loop.
+
+16 trials (8 grid cells of ``loss.alpha`` x 2 seeds, no search) of the smoke sweep's tiny
+random BERT on the demo data, run three ways:
+
+- ``python -m orchestrator.run`` on a local Ray, one variant per line of the table:
+  ``cpus2-reuse`` (``resources.cpus: 2``, one 2-thread trial at a time, ``reuse_workers: true``
+  so trials share a worker process), ``cpus2-fresh`` (the default ``reuse_workers: false``: a
+  fresh worker process, which imports torch again, per trial) and ``cpus1-reuse``
+  (``resources.cpus: 1``: two 1-thread trials at a time on 2 CPUs, workers reused);
+- the baselines: the very training configs of the ``cpus2-reuse`` trials (read back from their
+  ``params.json``, 2 threads each) passed to ``emotrain.train`` one after another in a single
+  process; likewise those of ``cpus1-reuse`` (1 thread each), the sequential counterpart of
+  the packed sweep. The metrics must come out the same as the sweep's (same seed, same
+  threads).
+
+Times, all wall clock:
+
+- a sweep's **wall**: from launching ``orchestrator.run`` to its exit (Python and Ray start-up,
+  planning, the trials, the tables, Ray's shutdown);
+- its **start-up**: from the launch to the start of the first trial's trainable (the
+  driver's imports, the plan, ``ray.init``, Tune's set-up, the first worker process). A trial
+  starts at the ``timestamp`` of its first ``result.json`` line minus that line's
+  ``time_total_s`` (Tune's timestamps are whole seconds: +-1 s; the files' mtimes are no use,
+  as Tune copies the trial folders into the storage again and again). Its **teardown**: from
+  the last trial's last report to the exit (the tables, Ray's shutdown). The ratio "start-up
+  excluded" is (wall - start-up) / the loop's trainings alone; the ratio "included" is wall /
+  the loop process's whole wall (its imports included), each against the loop with the
+  sweep's threads per trial;
+- on a shared machine the loop and the sweep run minutes apart, under different loads; the
+  ratio "own" compares a one-at-a-time sweep with its own trainings instead: (wall -
+  start-up) / the sum of its ``train`` calls' wall times (``run_wall_seconds``), which is
+  what the loop would have taken at the sweep's speed;
+- for reference, a bare ``ray.init()`` + ``ray.shutdown()`` in a fresh process.
+
+The tokenized-data cache is off everywhere (``cache_dir: off``), so that every training does
+the same work. Prints a table and writes the figures as JSON:
+
+    python bench/orchestration_overhead.py [--epochs 2] [--variants cpus2-reuse,...] [--out F]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+CELLS = 8
+SEEDS = [0, 1]
+ENCODER = {"tiny": "bert", "hidden_size": 64, "num_layers": 2, "num_heads": 2,
+           "intermediate_size": 256}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Variant:
+    cpus: int
+    reuse_workers: bool
+
+
+VARIANTS = {
+    "cpus2-reuse": Variant(cpus=2, reuse_workers=True),
+    "cpus2-fresh": Variant(cpus=2, reuse_workers=False),
+    "cpus1-reuse": Variant(cpus=1, reuse_workers=True),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=2, help="per trial (the smoke sweep's 2)")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="sweeps to run")
+    parser.add_argument("--out", type=Path, default=Path("orchestration_overhead.json"))
+    parser.add_argument("--loop", type=Path, help=argparse.SUPPRESS)  # the baseline's child
+    args = parser.parse_args()
+    if args.loop is not None:
+        print(json.dumps(train_in_a_loop(args.loop)))
+        return 0
+    names = [name for name in args.variants.split(",") if name]
+    if unknown := sorted(set(names) - set(VARIANTS)):
+        parser.error(f"unknown variant {unknown[0]} (known: {', '.join(VARIANTS)})")
+    with tempfile.TemporaryDirectory(prefix="emosweep-overhead-") as folder:
+        figures = measure(Path(folder), names, args.epochs)
+    args.out.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    print(render(figures))
+    return 0
+
+
+def measure(folder: Path, names: list[str], epochs: int) -> dict[str, Any]:
+    load_before = load_average()
+    ray_alone = bare_ray()
+    sweeps = {name: run_sweep(folder / name, VARIANTS[name], epochs) for name in names}
+    loops = {}
+    for threads in sorted({VARIANTS[name].cpus for name in names}, reverse=True):
+        # The configs of the first sweep with that many threads per trial (reuse or not,
+        # they are the same configs).
+        source = next(name for name in names if VARIANTS[name].cpus == threads)
+        experiment = folder / source / "results" / "overhead"
+        loop = run_loop(folder, experiment, threads)
+        loop["metrics_equal_sweep"] = same_metrics(experiment, loop.pop("metrics"))
+        loops[threads] = loop
+    for figures in sweeps.values():
+        loop = loops[figures["cpus"]]
+        steady = figures["wall_s"] - figures["startup_s"]
+        figures["ratio_startup_included"] = round(figures["wall_s"] / loop["wall_s"], 3)
+        figures["ratio_startup_excluded"] = round(steady / loop["loop_s"], 3)
+        one_at_a_time = figures["cpus"] == 2
+        own = steady / figures["train_calls_sum_s"] if one_at_a_time else None
+        figures["ratio_own_trainings"] = None if own is None else round(own, 3)
+    packing = None
+    if {"cpus1-reuse", "cpus2-reuse"} <= set(sweeps):
+        steady = {n: sweeps[n]["wall_s"] - sweeps[n]["startup_s"] for n in sweeps}
+        packing = round(steady["cpus1-reuse"] / steady["cpus2-reuse"], 3)
+    return {
+        "trials": CELLS * len(SEEDS),
+        "epochs": epochs,
+        "bare_ray_init_shutdown": ray_alone,
+        "loops": {f"threads{threads}": loop for threads, loop in loops.items()},
+        "sweeps": sweeps,
+        "cpus1_over_cpus2_startup_excluded": packing,
+        "machine": machine(),
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
+    }
+
+
+def sweep_spec(storage: Path, variant: Variant, epochs: int) -> dict[str, Any]:
+    return {
+        "name": "overhead",
+        "base": {
+            "data": {"root": None, "language": "english"},
+            "model": {"kind": "demux", "encoder": ENCODER, "max_length": 64},
+            "loss": {"local": "intra"},
+            "optim": {"lr": 3.0e-3, "batch_size": 16, "max_epochs": epochs, "patience": 2},
+            "cache_dir": "off",
+        },
+        "grid": {"loss.alpha": [round(0.05 * (cell + 1), 2) for cell in range(CELLS)]},
+        "seeds": SEEDS,
+        "resources": {"cpus": variant.cpus, "gpus": 0},
+        "reuse_workers": variant.reuse_workers,
+        "storage": str(storage),
+    }
+
+
+def run_sweep(folder: Path, variant: Variant, epochs: int) -> dict[str, Any]:
+    """One ``orchestrator.run`` of the 16 trials in a storage of its own (else the trials of
+    an earlier variant would be reused, not run)."""
+    folder.mkdir(parents=True)
+    sweep = folder / "overhead.yaml"
+    sweep.write_text(yaml.safe_dump(sweep_spec(folder / "results", variant, epochs)))
+    log = folder / "driver.log"
+    launched = time.time()
+    with log.open("w") as output:
+        done = subprocess.run(
+            [sys.executable, "-m", "orchestrator.run", str(sweep)],
+            stdout=output, stderr=subprocess.STDOUT, cwd=folder, check=False,
+        )  # fmt: skip
+    ended = time.time()
+    if done.returncode != 0:
+        raise SystemExit(f"the sweep failed ({done.returncode}): see\n{log.read_text()[-3000:]}")
+    experiment = folder / "results" / "overhead"
+    trials = pd.read_parquet(experiment / "trials.parquet")
+    spans = [trial_span(path) for path in experiment.glob("*/result.json")]
+    starts, ends = [start for start, _ in spans], [end for _, end in spans]
+    return {
+        "cpus": variant.cpus,
+        "reuse_workers": variant.reuse_workers,
+        "completed": int((trials["status"] == "completed").sum()),
+        "wall_s": round(ended - launched, 2),
+        "startup_s": round(min(starts) - launched, 2),
+        "trials_s": round(max(ends) - min(starts), 2),
+        "teardown_s": round(ended - max(ends), 2),
+        "train_calls_sum_s": round(float(trials["run_wall_seconds"].sum()), 2),
+        "load_average_after": load_average(),
+    }
+
+
+def trial_span(results: Path) -> tuple[float, float]:
+    """When a trial's trainable started and when it sent its last report (wall clock)."""
+    lines = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
+    return lines[0]["timestamp"] - lines[0]["time_total_s"], lines[-1]["timestamp"]
+
+
+def run_loop(folder: Path, experiment: Path, threads: int) -> dict[str, Any]:
+    """The baseline: the sweep's training configs, in one fresh process, one after another."""
+    configs = [
+        json.loads(path.read_text(encoding="utf-8"))["train"]
+        for path in sorted(experiment.glob("*/params.json"))
+    ]
+    assert all(config["threads"] == threads for config in configs), experiment
+    path = folder / f"loop_configs_threads{threads}.json"
+    path.write_text(json.dumps(configs), encoding="utf-8")
+    launched = time.perf_counter()
+    done = subprocess.run([sys.executable, __file__, "--loop", str(path)], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    wall = time.perf_counter() - launched
+    child = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"wall_s": round(wall, 2), **child, "load_average_after": load_average()}
+
+
+def train_in_a_loop(configs_file: Path) -> dict[str, Any]:
+    """In the child: import emotrain's training (torch, transformers), then train each
+    config; the times and the metrics."""
+    started = time.perf_counter()
+    from emotrain.training import train  # emotrain itself imports it lazily
+
+    imported = time.perf_counter()
+    metrics = {}
+    for config in json.loads(configs_file.read_text(encoding="utf-8")):
+        result = train(config)
+        metrics[result.trial_key] = result.flat()["best_dev_jaccard"]
+    ended = time.perf_counter()
+    return {
+        "import_s": round(imported - started, 2),
+        "loop_s": round(ended - imported, 2),
+        "metrics": metrics,
+    }
+
+
+def same_metrics(experiment: Path, loop: dict[str, float]) -> bool:
+    """The loop trained exactly what the sweep trained: the same best dev Jaccard per trial."""
+    trials = pd.read_parquet(experiment / "trials.parquet").set_index("trial_key")
+    return set(trials.index) == set(loop) and all(
+        trials.loc[key, "best_dev_jaccard"] == value for key, value in loop.items()
+    )
+
+
+def bare_ray() -> dict[str, float]:
+    """``ray.init`` and ``ray.shutdown`` of a local instance in a fresh process (the import of
+    Ray measured apart)."""
+    script = (
+        "import json, time; t0 = time.perf_counter(); import ray; t1 = time.perf_counter(); "
+        "ray.init(address='local', include_dashboard=False); t2 = time.perf_counter(); "
+        "ray.shutdown(); t3 = time.perf_counter(); "
+        "print(json.dumps({'import_s': round(t1 - t0, 2), 'init_s': round(t2 - t1, 2), "
+        "'shutdown_s': round(t3 - t2, 2)}))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict[str, Any]:
+    model = next((line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "unknown")  # fmt: skip
+    return {"cpu_model": model, "cpus": os.cpu_count()}
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15-minute load averages: how busy the machine was besides this run."""
+    return [float(value) for value in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+def render(figures: dict[str, Any]) -> str:
+    lines = [f"{figures['trials']} trials of {figures['epochs']} epoch(s) each"]
+    for name, loop in figures["loops"].items():
+        lines.append(
+            f"loop, {name}: {loop['wall_s']} s in all, {loop['loop_s']} s training, "
+            f"{loop['import_s']} s imports; metrics equal to the sweep's: "
+            f"{loop['metrics_equal_sweep']}"
+        )
+    lines += [
+        f"bare ray.init + shutdown: {figures['bare_ray_init_shutdown']}",
+        f"load average before: {figures['load_average_before']}, after: "
+        f"{figures['load_average_after']} ({figures['machine']['cpus']} CPUs)",
+        f"{'sweep':<12} {'wall s':>7} {'start-up s':>10} {'trials s':>8} {'teardown s':>10} "
+        f"{'train calls s':>13} {'x loop incl.':>12} {'x loop excl.':>12} {'x own':>6}",
+    ]
+    for name, sweep in figures["sweeps"].items():
+        own = sweep["ratio_own_trainings"]
+        lines.append(
+            f"{name:<12} {sweep['wall_s']:>7.1f} {sweep['startup_s']:>10.1f} "
+            f"{sweep['trials_s']:>8.1f} {sweep['teardown_s']:>10.1f} "
+            f"{sweep['train_calls_sum_s']:>13.1f} {sweep['ratio_startup_included']:>12.3f} "
+            f"{sweep['ratio_startup_excluded']:>12.3f} {'-' if own is None else f'{own:.3f}':>6}"
+        )
+    if figures["cpus1_over_cpus2_startup_excluded"] is not None:
+        lines.append(
+            "packing: cpus1-reuse / cpus2-reuse (start-up excluded) = "
+            f"{figures['cpus1_over_cpus2_startup_excluded']}"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
