@@ -56,7 +56,7 @@ def sweep_file(folder: Path, cells: int) -> Path:
         "optim": {"lr": 3.0e-3, "batch_size": 32, "max_epochs": 1, "patience": 1},
         "loss": {"local": "intra"},
     }
-    return soak.sweep_file(folder, cells, "footprint", base=base, reuse_workers=True,
+    return soak.sweep_file(folder, cells, "footprint", base=base,
                            resources={"cpus": 1, "gpus": 0}, max_failures=0)  # fmt: skip
 
 

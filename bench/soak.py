@@ -1,10 +1,10 @@
 """Soak run: 300 tiny trials on a local Ray while trial workers are killed at random.
 
 A real ``python -m orchestrator.run`` on a generated sweep (30 grid cells x 10 seeds, a tiny
-random BERT on the demo data, 2 epochs each, four trials at a time on half a CPU each). While it
-runs, a killer sends SIGKILL to a randomly chosen running trial worker (``ray::ImplicitFunc``,
-a descendant of the driver) at exponentially distributed intervals, and the driver's resident
-memory is sampled every second. At the end the tables must hold every (configuration, seed)
+random BERT on the demo data, 2 epochs each, four trials at a time on half a CPU each, worker
+processes reused from trial to trial). While it runs, a killer sends SIGKILL to a randomly
+chosen running trial worker (``ray::ImplicitFunc``, a descendant of the driver) at
+exponentially distributed intervals, and the driver's resident memory is sampled every second. At the end the tables must hold every (configuration, seed)
 exactly once, all completed.
 
 ``--mean-kill-interval 0`` kills nothing: the same sweep as a plain run (bench/driver_footprint.py
@@ -70,6 +70,9 @@ def sweep_file(folder: Path, cells: int, name: str = "soak", **changes: Any) -> 
         "seeds": list(range(SEEDS)),
         "resources": {"cpus": 0.5, "gpus": 0},
         "max_failures": 20,  # a trial may be hit more than once; each retry resumes
+        # Trials of seconds: a fresh process per trial would mostly import torch. A killed
+        # worker is replaced all the same, and its trial retried from its checkpoint.
+        "reuse_workers": True,
         "storage": str(folder / "results"),
         **changes,
     }

@@ -5,8 +5,8 @@ The Tune trial itself holds no CPU or GPU: it starts ``resources.processes`` Tra
 ``torch.distributed``; ``train`` shards the data and gathers the evaluation, so the result
 equals a single-process run with the same seed. Rank 0's reports reach Tune through Ray
 Train's ``TuneReportCallback``. Checkpoints are Ray Train's, in ``train/`` inside the trial
-folder: a failed worker group restarts from the latest (``max_failures``), and a rerun after
-the driver was lost starts from an unfinished earlier attempt's (see trial.py).
+folder of the storage: a failed worker group restarts from the latest (``max_failures``), and
+a rerun after the driver was lost starts from an unfinished earlier attempt's (see trial.py).
 """
 
 from __future__ import annotations
@@ -42,13 +42,21 @@ def run_ddp_trial(config: dict[str, Any]) -> None:
         ),
         run_config=ray.train.RunConfig(
             name=TRAIN_RUN,
-            storage_path=tune.get_context().get_trial_dir(),
+            storage_path=str(_stored_trial_dir(config)),
             failure_config=ray.train.FailureConfig(max_failures=config["max_failures"]),
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
             callbacks=[TuneReportCallback()],
         ),
     )
     trainer.fit()
+
+
+def _stored_trial_dir(config: dict[str, Any]) -> Path:
+    """The trial's folder in the sweep's storage. Not ``get_trial_dir()``: that is a staging
+    folder on the node running the trial, which Tune copies to the storage only from time to
+    time, so a retry on another node would not find the checkpoints, and the copy made after
+    the trial ended would bring its deleted checkpoint back."""
+    return Path(config["experiment_dir"]) / Path(tune.get_context().get_trial_dir()).name
 
 
 def _worker(loop_config: dict[str, Any]) -> None:

@@ -1,21 +1,26 @@
 """A trial of 2 data-parallel workers (Ray Train's TorchTrainer inside the Tune trial, gloo on
-the CPU) ends with the metrics of a single-process run of the same config and seed."""
+the CPU) ends with the metrics of a single-process run of the same config and seed, also when
+the driver was killed mid-trial and the sweep resumed from Ray Train's checkpoint."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 import yaml
 
 from emotrain import train
 
 
-def _sweep(tmp_path: Path, semeval_root: Path) -> Path:
+def _sweep(tmp_path: Path, semeval_root: Path, epochs: int = 2) -> Path:
     spec = {
         "name": "ddp",
         "base": {
@@ -23,7 +28,7 @@ def _sweep(tmp_path: Path, semeval_root: Path) -> Path:
             # Dropout 0: with dropout each rank draws its own masks (emotrain/distributed.py).
             "model": {"encoder": {"tiny": "bert", "dropout": 0.0}, "dropout": 0.0},
             "loss": {"local": "intra", "weights": "rho", "alpha": 0.2},
-            "optim": {"max_epochs": 2, "lr": 3e-3, "batch_size": 15},
+            "optim": {"max_epochs": epochs, "patience": epochs, "lr": 3e-3, "batch_size": 15},
             "cache_dir": "off",
         },
         "seeds": [5],
@@ -45,6 +50,7 @@ def test_a_two_worker_trial_matches_one_process(tmp_path: Path, semeval_root: Pa
     assert trials["status"].tolist() == ["completed"]
     trial_dir = experiment / trials["trial_dir"].iloc[0]
     assert (trial_dir / "train").is_dir()  # Ray Train's run, inside the trial folder
+    assert not list(trial_dir.glob("train/checkpoint_*"))  # deleted once the trial completed
     config = json.loads((trial_dir / "params.json").read_text())
     assert config["workers"]["count"] == 2
     single = train(config["train"])
@@ -56,3 +62,43 @@ def test_a_two_worker_trial_matches_one_process(tmp_path: Path, semeval_root: Pa
         assert row[f"best_dev_{name}"] == pytest.approx(value, abs=1e-6), name
     epochs = pd.read_parquet(experiment / "epochs.parquet")
     assert epochs["epoch"].tolist() == [1, 2]
+
+
+def test_after_the_driver_is_killed_a_two_worker_trial_resumes_from_its_checkpoint(
+    tmp_path: Path, semeval_root: Path
+) -> None:
+    sweep = _sweep(tmp_path, semeval_root, epochs=4)
+    experiment = tmp_path / "results" / "ddp"
+    command = [sys.executable, "-m", "orchestrator.run", str(sweep)]
+    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              cwd=tmp_path, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 600
+        # Ray Train's checkpoints sit in train/ inside the trial folder (ddp_trial.py).
+        while not list(experiment.glob("*/train/checkpoint_*/progress.json")):
+            assert driver.poll() is None, "the sweep ended before a checkpoint was written"
+            assert time.monotonic() < deadline, "no checkpoint in time"
+            time.sleep(0.5)
+    finally:
+        family = psutil.Process(driver.pid).children(recursive=True)
+        os.killpg(driver.pid, signal.SIGKILL)  # the driver and its local Ray: a lost machine
+        driver.wait()
+    psutil.wait_procs(family, timeout=60)  # its Train workers too, before the resume
+    before = {p.parent.name for p in experiment.glob("*/params.json")}
+
+    done = subprocess.run([*command, "--resume"], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=900)  # fmt: skip
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "0 already completed, 1 to run" in done.stdout
+    trials = pd.read_parquet(experiment / "trials.parquet")
+    assert trials["status"].tolist() == ["completed"]  # the (config, seed) once
+    (new,) = {p.parent.name for p in experiment.glob("*/params.json")} - before
+    lines = (experiment / new / "result.json").read_text().splitlines()
+    epochs = [row["epoch"] for row in map(json.loads, lines) if "epoch" in row]
+    assert epochs[0] > 1 and epochs[-1] == 4  # continued from the checkpoint, not restarted
+    single = train(json.loads((experiment / new / "params.json").read_text())["train"])
+    row = trials.iloc[0]
+    assert row["best_epoch"] == single.best_epoch
+    for name, value in single.test.items():
+        assert row[f"test_{name}"] == pytest.approx(value, abs=1e-6), name
