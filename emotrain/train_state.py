@@ -28,6 +28,7 @@ from emotrain.device import cpu_tensors
 
 LATEST = "latest"
 RETIRED = ".latest.old"  # the previous state, during the swap only
+FILES = "files"  # progress.json's record of the other files' sizes
 
 
 @dataclass
@@ -74,8 +75,24 @@ def _write_state(folder: Path, state: TrainingState) -> None:
     if state.best is not None:
         save_file(cpu_tensors(state.best), str(folder / "best.safetensors"))
     randomness = {"python": _jsonable(random.getstate()), "numpy": _jsonable(np.random.get_state())}
-    progress = {**state.progress, "random": randomness}
+    # Written last, with the sizes of the others: a copy of the folder cut short is recognisable.
+    files = {path.name: path.stat().st_size for path in folder.iterdir()}
+    progress = {**state.progress, "random": randomness, FILES: files}
     (folder / "progress.json").write_text(json.dumps(progress), encoding="utf-8")
+
+
+def is_complete(folder: Path) -> bool:
+    """Whether ``folder`` holds a whole saved state: a copy of ``latest/`` (a checkpoint that
+    Ray copied file by file) may have been cut short by a lost machine."""
+    try:
+        progress = json.loads((folder / "progress.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    files = progress.get(FILES, {"state.pt": None})
+    return all(
+        (folder / name).is_file() and size in (None, (folder / name).stat().st_size)
+        for name, size in files.items()
+    )
 
 
 def _saved(state_dir: Path) -> Path | None:
@@ -94,6 +111,7 @@ def load_state(state_dir: Path | None) -> TrainingState | None:
     blob = torch.load(latest / "state.pt", map_location="cpu", weights_only=True)
     progress = json.loads((latest / "progress.json").read_text(encoding="utf-8"))
     randomness = progress.pop("random")
+    progress.pop(FILES, None)
     random.setstate(_tuples(randomness["python"]))
     kind, keys, position, has_gauss, gauss = randomness["numpy"]
     np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), position, has_gauss, gauss))

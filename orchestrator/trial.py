@@ -21,7 +21,7 @@ import ray
 from ray import tune
 
 import emotrain
-from emotrain.train_state import LATEST
+from emotrain.train_state import LATEST, is_complete
 from emotrain.training import TrainingDiverged
 from orchestrator.files import write_text_atomically
 from orchestrator.tables import FAILURE, FINAL
@@ -66,7 +66,8 @@ def _to_tune(metrics: dict[str, float], checkpoint: tune.Checkpoint | None) -> N
 
 
 def earlier_attempt(config: dict[str, Any]) -> Path | None:
-    """The newest checkpoint of an unfinished trial folder with this trial's key, if any."""
+    """The newest complete checkpoint of an unfinished trial folder with this trial's key, if
+    any (a machine lost while Ray copied a checkpoint leaves an incomplete one)."""
     experiment = config.get("experiment_dir")
     if experiment is None:
         return None
@@ -81,7 +82,7 @@ def earlier_attempt(config: dict[str, Any]) -> Path | None:
             continue
         # A multi-worker trial's checkpoints are Ray Train's, under train/ (ddp_trial.py).
         for pattern in ("checkpoint_*", f"{TRAIN_RUN}/checkpoint_*"):
-            found += [c for c in trial_dir.glob(pattern) if (c / "progress.json").is_file()]
+            found += [c for c in trial_dir.glob(pattern) if is_complete(c)]
     return max(found, key=lambda c: c.stat().st_mtime, default=None)
 
 

@@ -5,17 +5,14 @@ the driver was killed mid-trial and the sweep resumed from Ray Train's checkpoin
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
-import psutil
 import pytest
 import yaml
+from driver_kill import kill_driver_when, resumed_trial
 
 from emotrain import train
 
@@ -70,20 +67,9 @@ def test_after_the_driver_is_killed_a_two_worker_trial_resumes_from_its_checkpoi
     sweep = _sweep(tmp_path, semeval_root, epochs=4)
     experiment = tmp_path / "results" / "ddp"
     command = [sys.executable, "-m", "orchestrator.run", str(sweep)]
-    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              cwd=tmp_path, start_new_session=True)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 600
-        # Ray Train's checkpoints sit in train/ inside the trial folder (ddp_trial.py).
-        while not list(experiment.glob("*/train/checkpoint_*/progress.json")):
-            assert driver.poll() is None, "the sweep ended before a checkpoint was written"
-            assert time.monotonic() < deadline, "no checkpoint in time"
-            time.sleep(0.5)
-    finally:
-        family = psutil.Process(driver.pid).children(recursive=True)
-        os.killpg(driver.pid, signal.SIGKILL)  # the driver and its local Ray: a lost machine
-        driver.wait()
-    psutil.wait_procs(family, timeout=60)  # its Train workers too, before the resume
+    # Ray Train's checkpoints sit in train/ inside the trial folder (ddp_trial.py).
+    checkpoints = "*/train/checkpoint_*/progress.json"
+    kill_driver_when(command, tmp_path, lambda: list(experiment.glob(checkpoints)))
     before = {p.parent.name for p in experiment.glob("*/params.json")}
 
     done = subprocess.run([*command, "--resume"], capture_output=True, text=True, cwd=tmp_path,
@@ -93,9 +79,7 @@ def test_after_the_driver_is_killed_a_two_worker_trial_resumes_from_its_checkpoi
     assert "0 already completed, 1 to run" in done.stdout
     trials = pd.read_parquet(experiment / "trials.parquet")
     assert trials["status"].tolist() == ["completed"]  # the (config, seed) once
-    (new,) = {p.parent.name for p in experiment.glob("*/params.json")} - before
-    lines = (experiment / new / "result.json").read_text().splitlines()
-    epochs = [row["epoch"] for row in map(json.loads, lines) if "epoch" in row]
+    new, epochs = resumed_trial(experiment, before)
     assert epochs[0] > 1 and epochs[-1] == 4  # continued from the checkpoint, not restarted
     single = train(json.loads((experiment / new / "params.json").read_text())["train"])
     row = trials.iloc[0]

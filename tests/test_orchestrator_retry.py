@@ -9,13 +9,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import psutil
 import pytest
 import yaml
+from driver_kill import kill_driver_when, resumed_trial
 
 from emotrain import train
 from orchestrator.tables import FINAL
@@ -102,15 +102,15 @@ def test_after_the_driver_is_killed_resume_finishes_each_trial_once(
     sweep = _sweep(tmp_path, semeval_root, grid={"optim.max_epochs": [1, 5]})
     experiment = tmp_path / "results" / "retry"
     command = [sys.executable, "-m", "orchestrator.run", str(sweep)]
-    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              cwd=tmp_path, start_new_session=True)  # fmt: skip
-    try:
-        _wait_for(lambda: _finished_dirs(experiment) and _checkpoints(experiment, "max_epochs-5"),
-                  driver, timeout=600)  # fmt: skip
-    finally:
-        os.killpg(driver.pid, signal.SIGKILL)  # the driver and its local Ray: a lost machine
-        driver.wait()
-    _wait_until_gone(_trial_workers, timeout=60)
+
+    def ready() -> object:  # one trial finished, the other checkpointed and still training
+        return (
+            _finished_dirs(experiment)
+            and _checkpoints(experiment, "max_epochs-5")
+            and (_trial_workers())
+        )
+
+    kill_driver_when(command, tmp_path, ready)
     (finished,) = _finished_dirs(experiment)
     before = {p.parent.name for p in experiment.glob("*/params.json")}
     done = subprocess.run([*command, "--resume"], capture_output=True, text=True, cwd=tmp_path,
@@ -121,8 +121,7 @@ def test_after_the_driver_is_killed_resume_finishes_each_trial_once(
     assert sorted(trials["cell"]) == ["max_epochs-1", "max_epochs-5"]  # each exactly once
     assert trials["status"].tolist() == ["completed", "completed"]
     assert finished.name in set(trials["trial_dir"])  # the finished trial was not run again
-    (new,) = {p.parent.name for p in experiment.glob("*/params.json")} - before
-    epochs = [row["epoch"] for row in _rows(experiment / new) if "epoch" in row]
+    new, epochs = resumed_trial(experiment, before)
     assert epochs[0] > 1 and epochs[-1] == 5  # continued from the checkpoint, not restarted
     row = trials.set_index("cell").loc["max_epochs-5"]
     undisturbed = train(json.loads((experiment / new / "params.json").read_text())["train"])
@@ -163,19 +162,3 @@ def _finished_dirs(experiment: Path) -> list[Path]:
 
 def _checkpoints(experiment: Path, cell: str) -> list[Path]:
     return list(experiment.glob(f"{cell}_*/checkpoint_*/progress.json"))
-
-
-def _wait_for(ready: Callable[[], object], driver: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert driver.poll() is None, "the sweep ended before the moment to kill it"
-        if ready() and _trial_workers():
-            return
-        time.sleep(0.5)
-    pytest.fail("the sweep did not reach the moment to kill it in time")
-
-
-def _wait_until_gone(find: Callable[[], list[psutil.Process]], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while find() and time.monotonic() < deadline:
-        time.sleep(0.5)

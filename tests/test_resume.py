@@ -3,13 +3,14 @@ was never interrupted."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from emotrain import train
-from emotrain.train_state import LATEST
+from emotrain.train_state import LATEST, is_complete
 
 
 class _Crash(RuntimeError):
@@ -61,3 +62,20 @@ def test_a_finished_state_trains_nothing_more(semeval_root: Path, tmp_path: Path
     reports: list[dict[str, float]] = []
     again = train(config, report=reports.append, state_dir=tmp_path)
     assert reports == [] and again.test == first.test and again.history == first.history
+
+
+def test_a_copy_of_the_state_cut_short_is_recognised(semeval_root: Path, tmp_path: Path) -> None:
+    config = _config(semeval_root) | {"optim": {"max_epochs": 1, "lr": 3e-3}}
+    train(config, state_dir=tmp_path / "run")
+    saved = tmp_path / "run" / LATEST
+    assert is_complete(saved)
+    copy = tmp_path / "copy"
+    shutil.copytree(saved, copy)
+    assert is_complete(copy)
+    state = copy / "state.pt"
+    state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])  # the copy was cut here
+    assert not is_complete(copy)
+    (copy / "state.pt").unlink()
+    assert not is_complete(copy)
+    (copy / "progress.json").write_text('{"epoch"')  # cut inside progress.json itself
+    assert not is_complete(copy)
