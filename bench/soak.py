@@ -4,8 +4,8 @@ A real ``python -m orchestrator.run`` on a generated sweep (30 grid cells x 10 s
 random BERT on the demo data, 2 epochs each, four trials at a time on half a CPU each, worker
 processes reused from trial to trial). While it runs, a killer sends SIGKILL to a randomly
 chosen running trial worker (``ray::ImplicitFunc``, a descendant of the driver) at
-exponentially distributed intervals, and the driver's resident memory is sampled every second. At the end the tables must hold every (configuration, seed)
-exactly once, all completed.
+exponentially distributed intervals, and the driver's resident memory is sampled every second.
+At the end the tables must hold every (configuration, seed) exactly once, all completed.
 
 ``--mean-kill-interval 0`` kills nothing: the same sweep as a plain run (bench/driver_footprint.py
 uses that to measure the driver alone).
