@@ -178,6 +178,11 @@ def _figures(
         "config_seed_pairs_once": int((pairs == 1).sum()),
         "config_seed_pairs_twice_or_more": int((pairs > 1).sum()),
         "trial_workers_killed": len(kills),
+        # Why any trial did not complete (status: error), so that a failed soak says what broke.
+        "not_completed": [
+            f"{row.trial_dir}: {row.status}: {row.error}"
+            for row in trials[trials["status"] != "completed"].itertuples()
+        ],
         "wall_seconds": round(wall, 1),
         "driver_rss_mib_peak": round(max(rss, default=0.0), 1),
         "driver_rss_mib_peak_by_quarter": [round(mib, 1) for mib in quarter],
