@@ -36,6 +36,15 @@ def kill_driver_when(
         psutil.wait_procs(family, timeout=60)
 
 
+def resume(command: list[str], cwd: Path, experiment: Path) -> tuple[str, set[str]]:
+    """Run the sweep again with ``--resume``; its output, and the trial folders from before."""
+    before = {p.parent.name for p in experiment.glob("*/params.json")}
+    done = subprocess.run([*command, "--resume"], capture_output=True, text=True, cwd=cwd,
+                          timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout, before
+
+
 def resumed_trial(experiment: Path, before: set[str]) -> tuple[str, list[int]]:
     """The one trial folder not in ``before``, and the epochs its result rows report."""
     (new,) = {p.parent.name for p in experiment.glob("*/params.json")} - before

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from driver_kill import kill_driver_when, resumed_trial
+from driver_kill import kill_driver_when, resume, resumed_trial
 
 from emotrain import train
 
@@ -70,13 +70,8 @@ def test_after_the_driver_is_killed_a_two_worker_trial_resumes_from_its_checkpoi
     # Ray Train's checkpoints sit in train/ inside the trial folder (ddp_trial.py).
     checkpoints = "*/train/checkpoint_*/progress.json"
     kill_driver_when(command, tmp_path, lambda: list(experiment.glob(checkpoints)))
-    before = {p.parent.name for p in experiment.glob("*/params.json")}
-
-    done = subprocess.run([*command, "--resume"], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=900)  # fmt: skip
-
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "0 already completed, 1 to run" in done.stdout
+    output, before = resume(command, tmp_path, experiment)
+    assert "0 already completed, 1 to run" in output
     trials = pd.read_parquet(experiment / "trials.parquet")
     assert trials["status"].tolist() == ["completed"]  # the (config, seed) once
     new, epochs = resumed_trial(experiment, before)

@@ -15,7 +15,7 @@ import pandas as pd
 import psutil
 import pytest
 import yaml
-from driver_kill import kill_driver_when, resumed_trial
+from driver_kill import kill_driver_when, resume, resumed_trial
 
 from emotrain import train
 from orchestrator.tables import FINAL
@@ -112,11 +112,8 @@ def test_after_the_driver_is_killed_resume_finishes_each_trial_once(
 
     kill_driver_when(command, tmp_path, ready)
     (finished,) = _finished_dirs(experiment)
-    before = {p.parent.name for p in experiment.glob("*/params.json")}
-    done = subprocess.run([*command, "--resume"], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=900)  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "1 already completed, 1 to run" in done.stdout
+    output, before = resume(command, tmp_path, experiment)
+    assert "1 already completed, 1 to run" in output
     trials = pd.read_parquet(experiment / "trials.parquet")
     assert sorted(trials["cell"]) == ["max_epochs-1", "max_epochs-5"]  # each exactly once
     assert trials["status"].tolist() == ["completed", "completed"]
