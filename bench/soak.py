@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,8 @@ def _figures(
             f"{row.trial_dir}: {row.status}: {row.error}"
             for row in trials[trials["status"] != "completed"].itertuples()
         ],
+        # The failures Tune retried (each trial's error.txt): the killer's should be all.
+        "errors_retried": _errors_retried(folder / "results" / "soak"),
         "wall_seconds": round(wall, 1),
         "driver_rss_mib_peak": round(max(rss, default=0.0), 1),
         "driver_rss_mib_peak_by_quarter": [round(mib, 1) for mib in quarter],
@@ -191,6 +194,16 @@ def _figures(
         else None,
         "complete": returncode == 0 and len(done) == total and bool((pairs == 1).all()),
     }
+
+
+def _errors_retried(experiment: Path) -> dict[str, int]:
+    """Each failure's exception type, counted: the last line of each ``Failure #`` record."""
+    kinds: Counter[str] = Counter()
+    for path in experiment.glob("*/error.txt"):
+        for record in path.read_text(encoding="utf-8", errors="replace").split("Failure # ")[1:]:
+            lines = [line for line in record.splitlines() if line.strip()]
+            kinds[lines[-1].split(":")[0].strip() if len(lines) > 1 else "?"] += 1
+    return dict(kinds.most_common())
 
 
 if __name__ == "__main__":

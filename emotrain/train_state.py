@@ -16,6 +16,7 @@ import json
 import random
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,14 +86,27 @@ def is_complete(folder: Path) -> bool:
     """Whether ``folder`` holds a whole saved state: a copy of ``latest/`` (a checkpoint that
     Ray copied file by file) may have been cut short by a lost machine."""
     try:
-        progress = json.loads((folder / "progress.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        progress = (folder / "progress.json").read_text(encoding="utf-8")
+    except OSError:
         return False
-    files = progress.get(FILES, {"state.pt": None})
+    return holds_every_file(progress, lambda name: _size(folder / name))
+
+
+def holds_every_file(progress_json: str, size_of: Callable[[str], int | None]) -> bool:
+    """Whether the files a saved state's ``progress.json`` lists all exist (``size_of`` gives
+    None for a missing one) with the sizes it recorded; for folders on any file system."""
+    try:
+        files = json.loads(progress_json).get(FILES, {"state.pt": None})
+    except (ValueError, AttributeError):
+        return False
     return all(
-        (folder / name).is_file() and size in (None, (folder / name).stat().st_size)
+        (actual := size_of(name)) is not None and size in (None, actual)
         for name, size in files.items()
     )
+
+
+def _size(path: Path) -> int | None:
+    return path.stat().st_size if path.is_file() else None
 
 
 def _saved(state_dir: Path) -> Path | None:

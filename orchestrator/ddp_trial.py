@@ -17,23 +17,30 @@ from pathlib import Path
 from typing import Any
 
 import ray.train
-from ray import tune
 from ray.train.torch import TorchConfig, TorchTrainer
 from ray.tune.integration.ray_train import TuneReportCallback
 
 import emotrain
 from emotrain.train_state import LATEST
 from orchestrator.tables import FINAL
-from orchestrator.trial import TRAIN_RUN, earlier_attempt, epoch_reporter, where_it_ran
+from orchestrator.trial import (
+    TRAIN_RUN,
+    earlier_attempt,
+    epoch_reporter,
+    mark_trial,
+    stored_trial_dir,
+    where_it_ran,
+)
 
 
 def run_ddp_trial(config: dict[str, Any]) -> None:
     """The Tune trainable of a trial with ``config["workers"]`` > 1."""
     workers = config["workers"]
+    mark_trial(config)
     earlier = earlier_attempt(config)
     trainer = TorchTrainer(
         _worker,
-        train_loop_config={"train": config["train"], "earlier": earlier and str(earlier)},
+        train_loop_config={"train": config["train"], "earlier": earlier},
         torch_config=TorchConfig(backend="nccl" if workers["gpus"] else "gloo"),
         scaling_config=ray.train.ScalingConfig(
             num_workers=workers["count"],
@@ -42,7 +49,8 @@ def run_ddp_trial(config: dict[str, Any]) -> None:
         ),
         run_config=ray.train.RunConfig(
             name=TRAIN_RUN,
-            storage_path=str(_stored_trial_dir(config)),
+            # In the storage itself, where a retry on any node finds the checkpoints.
+            storage_path=stored_trial_dir(config),
             failure_config=ray.train.FailureConfig(max_failures=config["max_failures"]),
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
             callbacks=[TuneReportCallback()],
@@ -51,23 +59,15 @@ def run_ddp_trial(config: dict[str, Any]) -> None:
     trainer.fit()
 
 
-def _stored_trial_dir(config: dict[str, Any]) -> Path:
-    """The trial's folder in the sweep's storage. Not ``get_trial_dir()``: that is a staging
-    folder on the node running the trial, which Tune copies to the storage only from time to
-    time, so a retry on another node would not find the checkpoints, and the copy made after
-    the trial ended would bring its deleted checkpoint back."""
-    return Path(config["experiment_dir"]) / Path(tune.get_context().get_trial_dir()).name
-
-
 def _worker(loop_config: dict[str, Any]) -> None:
     """One rank: ``train`` from the latest checkpoint (this run's, else an earlier attempt's)."""
     state_dir = Path(tempfile.mkdtemp(prefix="emotrain-state-"))
     try:
         checkpoint = ray.train.get_checkpoint()
+        if checkpoint is None and loop_config["earlier"] is not None:
+            checkpoint = ray.train.Checkpoint(loop_config["earlier"])
         if checkpoint is not None:
             checkpoint.to_directory(str(state_dir / LATEST))
-        elif loop_config["earlier"] is not None:
-            shutil.copytree(loop_config["earlier"], state_dir / LATEST)
         report = epoch_reporter(state_dir, _to_train)
         result = emotrain.train(loop_config["train"], report=report, state_dir=state_dir)
         ray.train.report({**result.flat(), **where_it_ran(), FINAL: 1.0})

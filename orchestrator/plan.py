@@ -134,7 +134,7 @@ def trial_identity(sweep: Sweep, cell: Cell, suggestion: int) -> dict[str, Any]:
     """Where a trial stands in this sweep (rewritten when a trial is reused by another)."""
     return {
         "sweep": sweep.spec.name,
-        "experiment_dir": str(sweep.experiment_dir),
+        "experiment_dir": sweep.experiment_location,
         "cell": cell.name,
         "suggestion": suggestion,
         "grid": {key: _flat(value) for key, value in cell.overrides.items()},
@@ -161,7 +161,8 @@ def describe(plan: Plan) -> str:
     space = ", ".join(search.space) or "nothing (one point per cell)"
     lines = [
         f"sweep {spec.name} ({sweep.source})",
-        f"  storage:   {sweep.experiment_dir}",
+        f"  storage:   {sweep.experiment_location}"
+        + (f" (mirrored in {sweep.experiment_dir})" if spec.storage_uri else ""),
         f"  seeds:     {', '.join(map(str, seeds))}",
         f"  resources: {spec.resources.cpus:g} CPU, {spec.resources.gpus:g} GPU per trial",
         f"  search:    {search.sampler} (seed {search.seed}) over {space}; "

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from emotrain.config_errors import ConfigError
+from orchestrator.cloud_storage import sync
 from orchestrator.disk import describe_disk
 from orchestrator.layers import Override, seeds_override, set_override, storage_override
 from orchestrator.plan import Plan, describe, make_plan, trial_identity
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         sweep = load_sweep(args.sweep, _overrides(args))
+        level(sweep)
     except ConfigError as err:
         return _fail([str(err)])
     if args.resume and (problem := _nothing_to_resume(sweep, args.rerun)):
@@ -116,6 +118,7 @@ def _run(plan: Plan, address: str | None, flags: list[str], since: float | None)
         _start(plan, flags)
         if plan.to_run:
             run_plan(plan)
+            level(plan.sweep)
         if plan.sweep.spec.protocol == "two_stage":
             # Planned again from storage: the dev pass just decided the epochs.
             stage = plan_second_stage(make_plan(plan.sweep, _stored(plan.sweep, since)))
@@ -123,6 +126,7 @@ def _run(plan: Plan, address: str | None, flags: list[str], since: float | None)
             _adopt_stored(stage.plan, stage)
             if stage.ready:
                 run_second_stage(stage)
+                level(plan.sweep)
     return 0
 
 
@@ -138,6 +142,7 @@ def _start(plan: Plan, flags: list[str], stage: SecondStage | None = None) -> No
     """Save the resolved sweep and bring in the reused trials of other experiments."""
     write_record(plan.sweep, flags)
     _adopt_stored(plan, stage)
+    level(plan.sweep)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -218,7 +223,7 @@ def _headline(plan: Plan) -> str:
         f"sweep {sweep.spec.name}: {len(sweep.cells)} cells x {sweep.spec.search.budget} "
         f"suggestions x {len(sweep.spec.seeds)} seeds = {sweep.total_trials} trials, "
         f"{plan.existing} already completed, {f'{plan.skipped} pruned, ' if plan.skipped else ''}"
-        f"{plan.to_run} to run -> {sweep.experiment_dir}"
+        f"{plan.to_run} to run -> {sweep.experiment_location}"
     )
 
 
@@ -238,10 +243,24 @@ def _report(sweep: Sweep) -> int:
     except TablesNotWritten as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    level(sweep)
     print(report(paths, sweep.spec.search.metric, sweep.spec.search.mode))
     print(f"\ntables: {', '.join(str(p) for p in paths.values())}")
     print(f"tensorboard --logdir {sweep.experiment_dir}")
     return 0
+
+
+def level(sweep: Sweep) -> None:
+    """Level a cloud storage and its local mirror (cloud_storage.py); nothing for a folder.
+    ``ConfigError`` naming the storage field when the storage cannot be reached."""
+    uri = sweep.spec.storage_uri
+    if uri is None:
+        return
+    try:
+        sync(uri, sweep.spec.storage)
+    except (OSError, ValueError) as err:  # pyarrow: no bucket, no credentials, no such scheme
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise sweep.layers.problem(("storage",), f"{uri}: {reason}") from None
 
 
 def _fail(problems: list[str]) -> int:

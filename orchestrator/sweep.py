@@ -27,6 +27,7 @@ from emotrain.config import Seed, TrainConfig
 from emotrain.config_errors import ConfigError, first_problem
 from emotrain.emotions import SEMEVAL_EMOTIONS
 from emotrain.metrics import metric_names
+from orchestrator.cloud_storage import is_uri, join, mirror_folder
 from orchestrator.layers import FieldPath, Layered, Override, read_layers
 from orchestrator.reference import ReferenceError, load_reference, reference_path
 
@@ -228,7 +229,14 @@ class SweepSpec(_Strict):
         description="kill and retry a trial that sends no report for this long (train reports "
         "after each evaluation: see eval.every_steps); none by default",
     )
-    storage: Path = Path("results")
+    storage: Path = Field(
+        default=Path("results"),
+        description="a folder (on a cluster, one every node mounts), or a cloud URI "
+        "(s3://bucket/prefix), which then becomes storage_uri and this its local mirror",
+    )
+    storage_uri: str | None = Field(
+        default=None, description="the cloud storage that storage named (not set by hand)"
+    )
     scheduler: SchedulerSpec = Field(
         default=SchedulerSpec(), description="fifo, or asha: prune whole configurations early"
     )
@@ -245,6 +253,19 @@ class SweepSpec(_Strict):
                 f"baseline: no grid cell is named {analysis.baseline!r} (cells: {', '.join(names)})"
             )
         return analysis
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cloud_storage(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if "storage_uri" in data:
+            raise ValueError("storage_uri: set storage to the URI instead (s3://bucket/prefix)")
+        storage = data.get("storage")
+        if isinstance(storage, str) and is_uri(storage):
+            uri = storage.rstrip("/")
+            return {**data, "storage": mirror_folder(uri), "storage_uri": uri}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -308,7 +329,17 @@ class Sweep:
 
     @property
     def experiment_dir(self) -> Path:
+        """The experiment's folder here: in the storage, or in a cloud storage's mirror."""
         return self.spec.storage / self.spec.name
+
+    @property
+    def storage_location(self) -> str:
+        """Where Tune writes the trials: the cloud URI, else the storage folder."""
+        return self.spec.storage_uri or str(self.spec.storage)
+
+    @property
+    def experiment_location(self) -> str:
+        return join(self.storage_location, self.spec.name)
 
     @property
     def total_trials(self) -> int:

@@ -14,36 +14,42 @@ import math
 import shutil
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+import pyarrow.fs as pafs
 import ray
 from ray import tune
 
 import emotrain
-from emotrain.train_state import LATEST, is_complete
+from emotrain.train_state import LATEST, holds_every_file
 from emotrain.training import TrainingDiverged
-from orchestrator.files import write_text_atomically
+from orchestrator.cloud_storage import join, open_location, read_text, subfolders, write_text
 from orchestrator.tables import FAILURE, FINAL
 
 TRAIN_RUN = "train"  # the Ray Train run of a multi-worker trial, inside its trial folder
+# Written by the trial when it starts: Tune's params.json reaches the storage only when the
+# driver copies its files there, and a driver lost before that would hide whose checkpoints
+# these are.
+KEY_FILE = "trial_key.json"
 
 
 def run_trial(config: dict[str, Any]) -> None:
     state_dir = Path(tempfile.mkdtemp(prefix="emotrain-state-"))
     try:
+        mark_trial(config)
         checkpoint = tune.get_checkpoint()
+        if checkpoint is None and (earlier := earlier_attempt(config)) is not None:
+            checkpoint = tune.Checkpoint(earlier)
         if checkpoint is not None:
             checkpoint.to_directory(str(state_dir / LATEST))
-        elif (earlier := earlier_attempt(config)) is not None:
-            shutil.copytree(earlier, state_dir / LATEST)
         report = epoch_reporter(state_dir, _to_tune)
         try:
             result = emotrain.train(config["train"], report=report, state_dir=state_dir)
         except TrainingDiverged as err:
             # Deterministic for this config and seed: a retry would diverge again. The trial
             # ends failed, with the reason, and the sweep goes on.
-            record_failure(Path(tune.get_context().get_trial_dir()), str(err))
+            record_failure(stored_trial_dir(config), str(err))
             tune.report({config["metric"]: math.nan})  # Tune wants the metric; Optuna: failed
             return
         tune.report({**result.flat(), **where_it_ran(), FINAL: 1.0})
@@ -51,9 +57,22 @@ def run_trial(config: dict[str, Any]) -> None:
         shutil.rmtree(state_dir, ignore_errors=True)
 
 
-def record_failure(trial_dir: Path, reason: str) -> None:
+def stored_trial_dir(config: dict[str, Any]) -> str:
+    """The trial's folder in the sweep's storage (a path, or a URI). Not ``get_trial_dir()``:
+    that is a staging folder on the node running the trial, which Tune copies to the storage
+    only from time to time (and, for a cloud storage, only from the driver's node)."""
+    return join(config["experiment_dir"], Path(tune.get_context().get_trial_dir()).name)
+
+
+def mark_trial(config: dict[str, Any]) -> None:
+    """Write the trial's key into its folder in the storage (see KEY_FILE)."""
+    key = json.dumps({"trial_key": config["trial_key"]})
+    write_text(join(stored_trial_dir(config), KEY_FILE), key)
+
+
+def record_failure(trial_dir: str, reason: str) -> None:
     """Why the trial failed without raising (tables.py reads it as the trial's error)."""
-    write_text_atomically(trial_dir / FAILURE, json.dumps({"error": reason}))
+    write_text(join(trial_dir, FAILURE), json.dumps({"error": reason}))
 
 
 def where_it_ran() -> dict[str, str]:
@@ -65,32 +84,66 @@ def _to_tune(metrics: dict[str, float], checkpoint: tune.Checkpoint | None) -> N
     tune.report(metrics, checkpoint=checkpoint)
 
 
-def earlier_attempt(config: dict[str, Any]) -> Path | None:
-    """The newest complete checkpoint of an unfinished trial folder with this trial's key, if
-    any (a machine lost while Ray copied a checkpoint leaves an incomplete one)."""
+def earlier_attempt(config: dict[str, Any]) -> str | None:
+    """The newest complete checkpoint (a path, or a URI) of an unfinished trial folder with this
+    trial's key, if any (a machine lost while Ray copied a checkpoint leaves an incomplete one)."""
     experiment = config.get("experiment_dir")
     if experiment is None:
         return None
-    found: list[Path] = []
-    for params in Path(experiment).glob("*/params.json"):
-        trial_dir = params.parent
-        try:
-            stored = json.loads(params.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+    fs, root = open_location(experiment)
+    found: list[tuple[int, str]] = []
+    for trial_dir in subfolders(fs, root):
+        if trial_key(fs, trial_dir) != config["trial_key"]:
             continue
-        if stored.get("trial_key") != config["trial_key"] or _finished(trial_dir):
+        if _finished(read_text(fs, join(trial_dir, "result.json"))):
             continue
-        # A multi-worker trial's checkpoints are Ray Train's, under train/ (ddp_trial.py).
-        for pattern in ("checkpoint_*", f"{TRAIN_RUN}/checkpoint_*"):
-            found += [c for c in trial_dir.glob(pattern) if is_complete(c)]
-    return max(found, key=lambda c: c.stat().st_mtime, default=None)
+        for checkpoint in checkpoint_folders(fs, trial_dir):
+            if (saved := _complete_since(fs, checkpoint)) is not None:
+                found.append((saved, checkpoint))
+    if not found:
+        return None
+    newest = max(found)[1]
+    return experiment.rstrip("/") + newest[len(root.rstrip("/")) :]
 
 
-def _finished(trial_dir: Path) -> bool:
-    results = trial_dir / "result.json"
-    if not results.is_file():
-        return False
-    lines = results.read_text(encoding="utf-8").splitlines()
+def trial_key(fs: pafs.FileSystem, trial_dir: str) -> str | None:
+    """The key of the trial a folder belongs to (None when it holds none)."""
+    marked = read_text(fs, join(trial_dir, KEY_FILE))
+    marked = marked or read_text(fs, join(trial_dir, "params.json"))
+    try:
+        key = json.loads(marked or "{}").get("trial_key")
+    except (ValueError, AttributeError):
+        return None
+    return key if isinstance(key, str) else None
+
+
+def checkpoint_folders(fs: pafs.FileSystem, trial_dir: str) -> list[str]:
+    """A trial folder's checkpoints: Tune's, and a multi-worker trial's (Ray Train's, under
+    train/: ddp_trial.py)."""
+    return [
+        folder
+        for parent in (trial_dir, join(trial_dir, TRAIN_RUN))
+        for folder in subfolders(fs, parent)
+        if PurePosixPath(folder).name.startswith("checkpoint_")
+    ]
+
+
+def _complete_since(fs: pafs.FileSystem, checkpoint: str) -> int | None:
+    """When a whole saved state was written to ``checkpoint`` (its progress.json, written
+    last), or None when the folder holds less than that."""
+    files = fs.get_file_info(pafs.FileSelector(checkpoint))
+    found = {PurePosixPath(f.path).name: f for f in files if f.type == pafs.FileType.File}
+    progress = found.get("progress.json")
+    text = read_text(fs, join(checkpoint, "progress.json")) if progress else None
+    if progress is None or text is None:
+        return None
+    if not holds_every_file(text, lambda name: found[name].size if name in found else None):
+        return None
+    return progress.mtime_ns or 0
+
+
+def _finished(results: str | None) -> bool:
+    lines = (results or "").splitlines()
     return any(FINAL in line and json.loads(line).get(FINAL) for line in lines if line.strip())
 
 

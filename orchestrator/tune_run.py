@@ -4,12 +4,12 @@ progress lines, and Tune's own JSON and TensorBoard loggers under the experiment
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+import pyarrow.fs as pafs
 import ray
 from ray import tune
 from ray.tune.schedulers import TrialScheduler
@@ -17,6 +17,7 @@ from ray.tune.search import Searcher
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from orchestrator.asha import seed_aware_scheduler
+from orchestrator.cloud_storage import subfolders
 from orchestrator.ddp_trial import run_ddp_trial
 from orchestrator.hang_watch import HangWatch
 from orchestrator.plan import Plan
@@ -26,7 +27,7 @@ from orchestrator.search import CellSearcher, TrialList
 from orchestrator.second_stage import SecondStage, stage_trials
 from orchestrator.storage import folder_prefix
 from orchestrator.sweep import Sweep
-from orchestrator.trial import TRAIN_RUN, run_trial
+from orchestrator.trial import checkpoint_folders, run_trial, trial_key
 
 
 @contextmanager
@@ -60,7 +61,7 @@ def unshared_storage(sweep: Sweep) -> list[str]:
     """On a cluster of several nodes every node must see the storage folder (the trials write
     there, the driver reads it): a probe file written here is looked for from every node."""
     nodes = [node for node in ray.nodes() if node.get("Alive")]
-    if len(nodes) < 2:
+    if len(nodes) < 2 or sweep.spec.storage_uri is not None:  # a cloud storage is shared
         return []
     sweep.spec.storage.mkdir(parents=True, exist_ok=True)
     probe = sweep.spec.storage / f".emosweep-probe-{uuid.uuid4().hex}"
@@ -130,7 +131,7 @@ def _fit(
         ),
         run_config=tune.RunConfig(
             name=sweep.spec.name,
-            storage_path=str(sweep.spec.storage),
+            storage_path=sweep.storage_location,
             failure_config=tune.FailureConfig(max_failures=sweep.spec.max_failures),
             # One checkpoint per trial: its latest state, which also holds the best weights.
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
@@ -142,15 +143,33 @@ def _fit(
 
 
 class DropFinishedCheckpoints(tune.Callback):
-    """A completed trial's checkpoints are of no further use (its results are in result.json):
-    deleting them keeps the disk a sweep needs to its running trials (disk.py)."""
+    """A completed trial's checkpoints are of no further use (its results are in result.json),
+    nor are those of its unfinished earlier attempts (a lost driver's): deleting them keeps the
+    disk a sweep needs to its running trials (disk.py)."""
 
     def on_trial_complete(self, iteration: int, trials: list, trial: tune.experiment.Trial,
                           **info: object) -> None:  # fmt: skip
-        trial_dir = Path(trial.path or "")
-        for pattern in ("checkpoint_*", f"{TRAIN_RUN}/checkpoint_*"):
-            for checkpoint in trial_dir.glob(pattern):
-                shutil.rmtree(checkpoint, ignore_errors=True)
+        fs, folder = trial.storage.storage_filesystem, trial.path or ""
+        for attempt in [folder, *_earlier_attempts(fs, folder, trial.config.get("trial_key"))]:
+            for checkpoint in checkpoint_folders(fs, attempt):
+                try:
+                    fs.delete_dir(checkpoint)
+                except OSError:  # gone already, or the storage briefly out of reach: disk only
+                    continue
+
+
+def _earlier_attempts(fs: pafs.FileSystem, trial_dir: str, key: str | None) -> list[str]:
+    """Other folders of the same trial: the same readable name before Tune's id, the same key
+    (only those are read, so that a large experiment costs no scan of every folder)."""
+    path = PurePosixPath(trial_dir)
+    prefix = path.name.rsplit("_", 1)[0] + "_"
+    return [
+        folder
+        for folder in subfolders(fs, str(path.parent))
+        if PurePosixPath(folder).name.startswith(prefix)
+        and folder != trial_dir
+        and trial_key(fs, folder) == key
+    ]
 
 
 def _watch(sweep: Sweep) -> list[tune.Callback]:

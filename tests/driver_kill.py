@@ -16,12 +16,16 @@ import pytest
 
 
 def kill_driver_when(
-    command: list[str], cwd: Path, ready: Callable[[], object], timeout: float = 600
+    command: list[str],
+    cwd: Path,
+    ready: Callable[[], object],
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
 ) -> None:
     """Start the sweep, wait until ``ready()``, then kill the driver's whole session and wait
     for every process of it (trial workers included) to be gone."""
     driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              cwd=cwd, start_new_session=True)  # fmt: skip
+                              cwd=cwd, env=env, start_new_session=True)  # fmt: skip
     try:
         deadline = time.monotonic() + timeout
         while not ready():
