@@ -14,7 +14,6 @@ On a rerun the rung records are rebuilt from the experiment's completed and prun
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from ray.tune.experiment import Trial
@@ -50,7 +49,7 @@ class SeedAwareASHA(FIFOScheduler):
         )
         if pruning is None:
             return TrialScheduler.CONTINUE
-        write_pruning(Path(trial.path), pruning, int(epoch))
+        write_pruning(trial.storage.storage_filesystem, trial.path, pruning, int(epoch))
         for waiting in tune_controller.get_trials():
             if waiting.status in _WAITING and waiting.config["config_key"] == pruning.config_key:
                 tune_controller.stop_trial(waiting)  # never started: nothing to mark

@@ -142,12 +142,11 @@ def subfolders(fs: pafs.FileSystem, path: str) -> list[str]:
     return sorted(info.path for info in found if info.type == pafs.FileType.Directory)
 
 
-def write_text(location: str, text: str) -> None:
-    """A small file written whole: an object store's upload is, a local file is renamed in."""
-    if not is_uri(location):
-        Path(location).parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(Path(location), text)
+def write_text(fs: pafs.FileSystem, path: str, text: str) -> None:
+    """A small file written whole: an object store's upload is; a local file is renamed in."""
+    if isinstance(fs, pafs.LocalFileSystem):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomically(Path(path), text)
         return
-    fs, path_in_fs = open_location(location)
-    with fs.open_output_stream(path_in_fs) as stream:
+    with fs.open_output_stream(path) as stream:
         stream.write(text.encode("utf-8"))

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import pyarrow.fs as pafs
 
-from orchestrator.files import write_text_atomically
+from orchestrator.cloud_storage import join, write_text
 
 PRUNED = "pruned.json"  # in a trial folder: the scheduler stopped the trial's configuration
 
@@ -133,11 +134,11 @@ def rung_values(
     return found
 
 
-def write_pruning(trial_dir: Path, pruning: Pruning, epoch: int) -> None:
-    """Mark a stopped trial (``epoch``: its last) as pruned, atomically."""
-    trial_dir.mkdir(parents=True, exist_ok=True)
+def write_pruning(fs: pafs.FileSystem, trial_dir: str, pruning: Pruning, epoch: int) -> None:
+    """Mark a stopped trial (``epoch``: its last) as pruned, atomically, in its folder of the
+    storage (``fs``: a local or a cloud file system)."""
     record = asdict(pruning) | {"stopped_after_epoch": epoch}
-    write_text_atomically(trial_dir / PRUNED, json.dumps(record, indent=2, sort_keys=True))
+    write_text(fs, join(trial_dir, PRUNED), json.dumps(record, indent=2, sort_keys=True))
 
 
 def read_pruning(trial_dir: Path) -> Pruning | None:

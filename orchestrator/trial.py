@@ -67,12 +67,12 @@ def stored_trial_dir(config: dict[str, Any]) -> str:
 def mark_trial(config: dict[str, Any]) -> None:
     """Write the trial's key into its folder in the storage (see KEY_FILE)."""
     key = json.dumps({"trial_key": config["trial_key"]})
-    write_text(join(stored_trial_dir(config), KEY_FILE), key)
+    write_text(*open_location(join(stored_trial_dir(config), KEY_FILE)), key)
 
 
 def record_failure(trial_dir: str, reason: str) -> None:
     """Why the trial failed without raising (tables.py reads it as the trial's error)."""
-    write_text(join(trial_dir, FAILURE), json.dumps({"error": reason}))
+    write_text(*open_location(join(trial_dir, FAILURE)), json.dumps({"error": reason}))
 
 
 def where_it_ran() -> dict[str, str]:

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
+import pyarrow.fs as pafs
 import pytest
 import yaml
 from optuna.trial import TrialState
@@ -131,7 +132,7 @@ def test_rung_values_are_the_first_evaluation_at_or_after_each_rung() -> None:
 
 def test_pruned_json_round_trips(tmp_path: Path) -> None:
     pruning = Pruning("k", 2, 0.25, 0.5)
-    write_pruning(tmp_path / "trial", pruning, epoch=3)
+    write_pruning(pafs.LocalFileSystem(), str(tmp_path / "trial"), pruning, epoch=3)
     assert read_pruning(tmp_path / "trial") == pruning
     assert json.loads((tmp_path / "trial" / PRUNED).read_text())["stopped_after_epoch"] == 3
     assert read_pruning(tmp_path) is None
@@ -237,7 +238,9 @@ def test_a_pruned_trial_is_done_only_in_its_own_experiment(tmp_path: Path) -> No
     trial_dir.mkdir(parents=True)
     (trial_dir / "params.json").write_text(json.dumps(config))
     (trial_dir / "result.json").write_text(json.dumps({"epoch": 1, "timestamp": 3}) + "\n")
-    write_pruning(trial_dir, Pruning(config["config_key"], 1, 0.1, 0.2), 1)
+    write_pruning(
+        pafs.LocalFileSystem(), str(trial_dir), Pruning(config["config_key"], 1, 0.1, 0.2), 1
+    )
     mine = completed_trials(sweep.spec.storage, sweep.experiment_dir)
     assert [t.pruned for t in mine.values()] == [Pruning(config["config_key"], 1, 0.1, 0.2)]
     assert completed_trials(sweep.spec.storage, sweep.spec.storage / "another") == {}
@@ -378,7 +381,10 @@ def _stored(
 def _fake_trial(sweep: Any, folder: Path, alpha: float, seed: int) -> SimpleNamespace:
     config = trial_config(sweep, sweep.cells[0], 0, seed, {"loss.alpha": alpha})
     name = f"a{alpha}_s{seed}"
-    return SimpleNamespace(trial_id=name, config=config, path=str(folder / name), status="RUNNING")
+    storage = SimpleNamespace(storage_filesystem=pafs.LocalFileSystem())  # as Ray's Trial has
+    return SimpleNamespace(
+        trial_id=name, config=config, path=str(folder / name), status="RUNNING", storage=storage
+    )
 
 
 def _result(epoch: int, value: float) -> dict[str, float]:
