@@ -160,31 +160,6 @@ def _run(sweep: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_a_sweep_stored_in_a_bucket_runs_and_a_fresh_machine_finds_it_done(
-    s3: pafs.FileSystem, tmp_path: Path
-) -> None:
-    sweep = _sweep(tmp_path, f"s3://{BUCKET}/sweeps")
-    first = _run(sweep, tmp_path)
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    assert "2 to run -> s3://emosweep-test/sweeps/cloud" in first.stdout
-
-    stored = _keys(s3, f"{BUCKET}/sweeps/cloud")
-    for name in ("sweep.json", "trials.parquet", "configs.parquet", "epochs.parquet"):
-        assert name in stored
-    assert sum(key.endswith("/result.json") for key in stored) == 2
-    assert not [key for key in stored if "checkpoint_" in key], "finished trials keep none"
-    assert LOCK not in stored
-
-    # Another machine: no mirror; everything it needs comes from the bucket.
-    shutil.rmtree(tmp_path / "mirrors")
-    again = _run(sweep, tmp_path)
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert "2 already completed" in again.stdout and "0 to run" in again.stdout
-    assert "nothing to run" in again.stdout
-    mirror = tmp_path / "mirrors" / "s3" / BUCKET / "sweeps" / "cloud"
-    assert (mirror / "trials.parquet").is_file()
-
-
 @pytest.mark.parametrize(
     ("storage", "says"),
     [(f"s3://no-such-bucket-{os.getpid()}/x", "no-such-bucket"), ("nosuch://bucket/x", "nosuch")],
@@ -205,7 +180,8 @@ def test_after_the_driver_is_lost_another_machine_resumes_from_the_bucket(
     s3: pafs.FileSystem, tmp_path: Path, semeval_root: Path
 ) -> None:
     """kill -9 of the driver (and its local Ray) mid-trial; --resume from an empty mirror
-    continues the trial from its checkpoint in the bucket and ends as an undisturbed run."""
+    continues the trial from its checkpoint in the bucket and ends as an undisturbed run, with
+    the tables in the bucket and no checkpoint left there; a third machine finds it done."""
     sweep = _sweep(tmp_path, f"s3://{BUCKET}/lost")
     spec = yaml.safe_load(sweep.read_text())
     spec["base"]["data"] = {"root": str(semeval_root), "train_limit": 600, "eval_limit": 150}
@@ -234,4 +210,16 @@ def test_after_the_driver_is_lost_another_machine_resumes_from_the_bucket(
     assert epochs[0] > 1 and epochs[-1] == 5  # continued from the bucket's checkpoint
     undisturbed = train(json.loads((mirror / new / "params.json").read_text())["train"])
     assert trials["test_macro_f1"].item() == pytest.approx(undisturbed.test["macro_f1"], abs=1e-12)
-    assert not [key for key in _keys(s3, experiment) if "checkpoint_" in key]
+    assert "0 already completed, 1 to run -> s3://emosweep-test/lost/cloud" in done.stdout
+    stored = _keys(s3, experiment)
+    for name in ("sweep.json", "trials.parquet", "configs.parquet", "epochs.parquet"):
+        assert name in stored
+    assert not [key for key in stored if "checkpoint_" in key], "the killed attempt's too"
+    assert LOCK not in stored
+
+    shutil.rmtree(tmp_path / "mirrors")  # a third machine: everything comes from the bucket
+    again = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env,
+                           timeout=300)  # fmt: skip
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "1 already completed, 0 to run" in again.stdout and "nothing to run" in again.stdout
+    assert (mirror / "trials.parquet").is_file()
