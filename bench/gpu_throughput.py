@@ -5,6 +5,12 @@ A bert-base-sized, randomly initialised encoder (12 layers, hidden 768, 12 heads
 batch 32, at most 64 tokens, fused AdamW: the steps ``emotrain.train`` takes, without its
 evaluations. Prints one row per precision and writes them as JSON.
 
+Packing (``--share 1,2,4,8``): N such bf16 trainings at once on the one GPU, each in its own
+process, as Ray places N trials of ``resources.gpus: 1/N`` (each sees the same device). Every
+process warms up, waits for the others, then counts the examples it trains in the same
+``--window`` seconds (synchronising after each step so that only finished steps count).
+Prints per-trial and total examples/s for each N and the total's gain over N = 1.
+
 Model FLOPs utilisation = 6 x N x tokens/s / peak, with N the non-embedding parameters (an
 embedding lookup is no matmul) and tokens the padded tokens the GPU computed; attention's own
 FLOPs are left out, as usual for a 6N estimate (small at 64 tokens). The peak assumed is the
@@ -12,15 +18,19 @@ H100 SXM's dense BF16 tensor-core peak, 989.4 TFLOP/s, for both rows (dense TF32
 an H100 PCIe peaks at 756 BF16): pass --peak-tflops for another card.
 
     python bench/gpu_throughput.py --data ../shared/data/semeval2018-ec [--steps 50]
+    python bench/gpu_throughput.py --data ../shared/data/semeval2018-ec --share 1,2,4,8
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,19 +59,123 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps first")
     parser.add_argument("--peak-tflops", type=float, default=H100_BF16_DENSE_TFLOPS)
     parser.add_argument("--out", type=Path, default=Path("gpu_throughput.json"))
+    parser.add_argument("--share", type=_counts, help="packing: trials per GPU, e.g. 1,2,4,8")
+    parser.add_argument("--window", type=float, default=20.0, help="packing: seconds counted")
+    # Internal: one packed trial (index, of N), meeting the others in a barrier folder.
+    parser.add_argument("--packed", type=int, nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--barrier", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not torch.cuda.is_available():
         print("error: bench/gpu_throughput.py needs a CUDA GPU, and torch sees none",
               file=sys.stderr)  # fmt: skip
         return 2
-    rows = [measure(args, precision) for precision in ("fp32", "bf16")]
-    print(table(rows))
+    if args.packed:
+        args.out.write_text(json.dumps(packed_trial(args)))
+        return 0
+    if args.share:
+        rows = [share(args, n) for n in args.share]
+        text = packing_table(rows)
+    else:
+        rows = [measure(args, precision) for precision in ("fp32", "bf16")]
+        text = table(rows)
+    print(text)
     args.out.write_text(json.dumps(rows, indent=2))
     print(f"written to {args.out}")
     return 0
 
 
+def _counts(text: str) -> list[int]:
+    return [int(n) for n in text.split(",")]
+
+
+@dataclass
+class Bench:
+    """A model ready to train: one optimiser step per call of ``step`` on the next batch."""
+
+    step: Callable[[dict[str, torch.Tensor]], torch.Tensor]
+    feed: Iterator[tuple[dict[str, torch.Tensor], int]]
+    non_embedding_params: int
+    params: int
+    vocab_size: int
+    attention: str  # the encoder's attention kernel (transformers' attn_implementation)
+    cfg: TrainConfig
+
+
 def measure(args: argparse.Namespace, precision: str) -> dict[str, Any]:
+    bench = prepare(args, precision, steps=args.warmup + args.steps)
+    for _ in range(args.warmup):
+        bench.step(next(bench.feed)[0])
+    torch.cuda.synchronize()
+    started, tokens, examples = time.perf_counter(), 0, 0
+    for _ in range(args.steps):
+        batch, size = next(bench.feed)
+        tokens += batch["input_ids"].numel()
+        loss = bench.step(batch)
+        examples += size
+    torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    tflops = 6 * bench.non_embedding_params * tokens / seconds / 1e12
+    return {
+        "precision": precision, "gpu": torch.cuda.get_device_name(),
+        "examples_per_s": examples / seconds, "tokens_per_s": tokens / seconds,
+        "tokens_per_example": tokens / examples, "params": bench.params,
+        "non_embedding_params": bench.non_embedding_params, "model_tflops": tflops,
+        "mfu": tflops / args.peak_tflops, "peak_tflops_assumed": args.peak_tflops,
+        "steps": args.steps, "batch_size": bench.cfg.optim.batch_size,
+        "max_length": bench.cfg.model.max_length, "last_loss": float(loss),
+        "vocab_size": bench.vocab_size, "attention": bench.attention,
+        "max_allocated_bytes": torch.cuda.max_memory_allocated(),
+    }  # fmt: skip
+
+
+def share(args: argparse.Namespace, n: int) -> dict[str, Any]:
+    """N packed trials at once on this GPU, each its own process; their counts side by side."""
+    with tempfile.TemporaryDirectory() as barrier:
+        outs = [Path(barrier) / f"trial{i}.json" for i in range(n)]
+        common = [sys.executable, __file__, "--data", str(args.data), "--warmup",
+                  str(args.warmup), "--window", str(args.window), "--barrier", barrier]  # fmt: skip
+        procs = [
+            subprocess.Popen([*common, "--packed", str(i), str(n), "--out", str(out)])
+            for i, out in enumerate(outs)
+        ]
+        if any(proc.wait() for proc in procs):
+            raise SystemExit(f"error: a packed trial failed (N = {n})")
+        trials = [json.loads(out.read_text()) for out in outs]
+    total = sum(t["examples_per_s"] for t in trials)
+    return {
+        "trials_per_gpu": n, "gpu": trials[0]["gpu"], "precision": "bf16",
+        "examples_per_s_per_trial": total / n, "examples_per_s_total": total,
+        "slowest_trial": min(t["examples_per_s"] for t in trials),
+        "max_allocated_bytes_per_trial": max(t["max_allocated_bytes"] for t in trials),
+        "window_s": args.window, "trials": trials,
+    }  # fmt: skip
+
+
+def packed_trial(args: argparse.Namespace) -> dict[str, Any]:
+    index, n = args.packed
+    bench = prepare(args, "bf16", steps=10**6)
+    for _ in range(args.warmup):
+        bench.step(next(bench.feed)[0])
+    torch.cuda.synchronize()
+    (args.barrier / f"ready{index}").touch()
+    while len(list(args.barrier.glob("ready*"))) < n:
+        time.sleep(0.01)
+    started = time.perf_counter()
+    examples = steps = 0
+    while time.perf_counter() - started < args.window:
+        batch, size = next(bench.feed)
+        bench.step(batch)
+        torch.cuda.synchronize()
+        examples, steps = examples + size, steps + 1
+    seconds = time.perf_counter() - started
+    return {
+        "examples_per_s": examples / seconds, "steps": steps, "seconds": seconds,
+        "gpu": torch.cuda.get_device_name(),
+        "max_allocated_bytes": torch.cuda.max_memory_allocated(),
+    }  # fmt: skip
+
+
+def prepare(args: argparse.Namespace, precision: str, steps: int) -> Bench:
     cfg = TrainConfig.model_validate({
         "data": {"root": str(args.data), "language": "english"},
         "model": {"encoder": BERT_BASE, "max_length": 64},
@@ -70,6 +184,7 @@ def measure(args: argparse.Namespace, precision: str) -> dict[str, Any]:
     })  # fmt: skip
     device = Workers.current(cfg.device).device
     check_precision(cfg.optim.precision, device)
+    torch.cuda.reset_peak_memory_stats()  # each precision's own peak, not the process's
     seed_everything(0)
     loaded = load_splits(cfg.data)["train"]
     emotions = training_set(cfg, loaded.emotions)
@@ -79,7 +194,6 @@ def measure(args: argparse.Namespace, precision: str) -> dict[str, Any]:
     scored = scored_split(cfg, tokenizer, emotions, data)
     inputs = to_device(scored.model_inputs, device)
     objective = Objective.build(cfg.loss, data.labels, emotions.names).to(device)
-    steps = args.warmup + args.steps
     optimizer, scheduler = build_optimizer(model, cfg.optim, steps, fused=True)
     model.train()
 
@@ -94,32 +208,12 @@ def measure(args: argparse.Namespace, precision: str) -> dict[str, Any]:
         scheduler.step()
         return loss.detach()
 
-    feed = _batches(scored.split, cfg.optim.batch_size, device)
-    for _ in range(args.warmup):
-        step(next(feed)[0])
-    torch.cuda.synchronize()
-    started, tokens, examples = time.perf_counter(), 0, 0
-    for _ in range(args.steps):
-        batch, size = next(feed)
-        tokens += batch["input_ids"].numel()
-        loss = step(batch)
-        examples += size
-    torch.cuda.synchronize()
-    seconds = time.perf_counter() - started
     params = sum(p.numel() for p in model.parameters())
     # BERT's embeddings block: word, position and token-type tables and their LayerNorm.
     dense = params - sum(p.numel() for p in model.encoder.embeddings.parameters())
-    tflops = 6 * dense * tokens / seconds / 1e12
-    return {
-        "precision": precision, "gpu": torch.cuda.get_device_name(device),
-        "examples_per_s": examples / seconds, "tokens_per_s": tokens / seconds,
-        "tokens_per_example": tokens / examples, "params": params,
-        "non_embedding_params": dense, "model_tflops": tflops,
-        "mfu": tflops / args.peak_tflops, "peak_tflops_assumed": args.peak_tflops,
-        "steps": args.steps, "batch_size": cfg.optim.batch_size,
-        "max_length": cfg.model.max_length, "last_loss": float(loss),
-        "vocab_size": len(tokenizer),
-    }  # fmt: skip
+    feed = _batches(scored.split, cfg.optim.batch_size, device)
+    attention = model.encoder.config._attn_implementation
+    return Bench(step, feed, dense, params, len(tokenizer), attention, cfg)
 
 
 def _batches(split: Any, batch_size: int, device: torch.device) -> Iterator[tuple[dict, int]]:
@@ -140,8 +234,23 @@ def table(rows: list[dict[str, Any]]) -> str:
                      f"{row['mfu']:>8.1%}")  # fmt: skip
     peak = rows[0]["peak_tflops_assumed"]
     gpu = rows[0]["gpu"]
-    lines.append(f"{gpu}; MFU = 6 x {rows[0]['non_embedding_params']:,} non-embedding params x "
+    lines.append(f"{gpu}; attention {rows[0]['attention']}")
+    lines.append(f"MFU = 6 x {rows[0]['non_embedding_params']:,} non-embedding params x "
                  f"tokens/s / {peak} TFLOP/s (dense BF16 peak assumed)")  # fmt: skip
+    return "\n".join(lines)
+
+
+def packing_table(rows: list[dict[str, Any]]) -> str:
+    alone = rows[0]["examples_per_s_total"] / rows[0]["trials_per_gpu"]
+    lines = [f"{'trials/GPU':<11}{'ex/s/trial':>12}{'slowest':>10}{'ex/s total':>12}"
+             f"{'vs 1 alone':>12}{'GiB/trial':>11}"]  # fmt: skip
+    for row in rows:
+        lines.append(f"{row['trials_per_gpu']:<11}{row['examples_per_s_per_trial']:>12.1f}"
+                     f"{row['slowest_trial']:>10.1f}{row['examples_per_s_total']:>12.1f}"
+                     f"{row['examples_per_s_total'] / alone:>11.2f}x"
+                     f"{row['max_allocated_bytes_per_trial'] / 2**30:>11.1f}")  # fmt: skip
+    lines.append(f"{rows[0]['gpu']}; bf16, batch 32, 64 tokens, {rows[0]['window_s']:.0f} s "
+                 "counted while all trials run")  # fmt: skip
     return "\n".join(lines)
 
 
