@@ -17,8 +17,9 @@ import json
 from typing import Any
 
 from ray.tune.experiment import Trial
-from ray.tune.schedulers import FIFOScheduler, TrialScheduler
+from ray.tune.schedulers import TrialScheduler
 
+from orchestrator.lost_trials import LostTrials, LostTrialScheduler
 from orchestrator.plan import Plan
 from orchestrator.rungs import Pruning, Rungs, RungValue, rung_values, write_pruning
 from orchestrator.storage import StoredTrial
@@ -27,9 +28,9 @@ from orchestrator.tables import FINAL
 _WAITING = (Trial.PENDING, Trial.PAUSED)
 
 
-class SeedAwareASHA(FIFOScheduler):
-    def __init__(self, rungs: Rungs, metric: str) -> None:
-        super().__init__()
+class SeedAwareASHA(LostTrialScheduler):
+    def __init__(self, rungs: Rungs, metric: str, lost: LostTrials) -> None:
+        super().__init__(lost)
         self.rungs = rungs
         self._metric = metric
 
@@ -63,7 +64,7 @@ class SeedAwareASHA(FIFOScheduler):
         return "Using a seed-aware ASHA: configurations are pruned as a whole."
 
 
-def seed_aware_scheduler(plan: Plan) -> SeedAwareASHA | None:
+def seed_aware_scheduler(plan: Plan, lost: LostTrials | None = None) -> SeedAwareASHA | None:
     """The sweep's scheduler for its dev pass, with the state of the experiment's earlier
     runs; None for fifo."""
     spec = plan.sweep.spec
@@ -75,7 +76,7 @@ def seed_aware_scheduler(plan: Plan) -> SeedAwareASHA | None:
     values = [v for t in [*completed, *pruned] for v in _rung_values(t, rungs, spec.search.metric)]
     prunings = [t.pruned for t in pruned if t.pruned is not None]
     rungs.restore(values, prunings, {t.config_key for t in completed})
-    return SeedAwareASHA(rungs, spec.search.metric)
+    return SeedAwareASHA(rungs, spec.search.metric, lost or LostTrials(spec.max_failures))
 
 
 def _rung_values(trial: StoredTrial, rungs: Rungs, metric: str) -> list[RungValue]:

@@ -9,6 +9,9 @@ across cells so that all cells progress together on a cluster.
 Under the seed-aware ASHA (rungs.py) the scheduler shares its pruned configurations: a pruned
 suggestion's remaining seeds are never handed out, and its study is told it was pruned (also
 when it is replayed from storage on a rerun).
+
+A trial that Tune fails without the retry it is owed (lost_trials.py) is proposed again.
+Both searchers therefore say FINISHED only once nothing they proposed is still running.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 from optuna.trial import Trial
 from ray.tune.search import Searcher
 
+from orchestrator.lost_trials import LostTrials
 from orchestrator.plan import Plan, Suggestion, trial_config, trial_identity
 from orchestrator.replay import CellStudy
 from orchestrator.rungs import Pruning
@@ -39,11 +43,18 @@ class _Live:
 
 
 class CellSearcher(Searcher):
-    def __init__(self, plan: Plan, pruned: Mapping[str, Pruning] | None = None) -> None:
-        """``pruned``: the scheduler's pruned configurations by config key, as they grow."""
+    def __init__(
+        self,
+        plan: Plan,
+        pruned: Mapping[str, Pruning] | None = None,
+        lost: LostTrials | None = None,
+    ) -> None:
+        """``pruned``: the scheduler's pruned configurations by config key, as they grow;
+        ``lost``: the trials the scheduler saw Tune fail without a retry."""
         search = plan.sweep.spec.search
         super().__init__(metric=search.metric, mode=search.mode)
         self._plan = plan
+        self._lost = lost or LostTrials(plan.sweep.spec.max_failures)
         self._pruned = pruned if pruned is not None else {}
         # Pruned in an earlier run: done even if the scheduler is fifo now.
         self._pruned_before = {t.config_key: t.pruned for t in plan.pruned.values() if t.pruned}
@@ -81,12 +92,15 @@ class CellSearcher(Searcher):
             identity = trial_identity(self._plan.sweep, cell, index)
             adopt(stored, self._plan.sweep.experiment_dir, identity)
             self._record(live, seed, stored.metrics.get(self.metric))
-        return Searcher.FINISHED
+        return _nothing_now(self._running)
 
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False
     ) -> None:
         live, seed = self._running.pop(trial_id)
+        if error and self._lost.take(trial_id):
+            self._slots.insert(0, (live, seed))
+            return
         value = None if error or result is None else result.get(self.metric)
         self._record(live, seed, value)
 
@@ -137,21 +151,34 @@ class CellSearcher(Searcher):
 class TrialList(Searcher):
     """Hands Tune the given trial configs, in order; Optuna never sees them."""
 
-    def __init__(self, configs: list[dict[str, Any]]) -> None:
+    def __init__(self, configs: list[dict[str, Any]], lost: LostTrials) -> None:
         super().__init__()
         self._configs = list(configs)
+        self._lost = lost
+        self._running: dict[str, dict[str, Any]] = {}
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict,
                               **spec: Any) -> bool:  # fmt: skip
         return True
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        return self._configs.pop(0) if self._configs else Searcher.FINISHED
+        if not self._configs:
+            return _nothing_now(self._running)
+        self._running[trial_id] = self._configs.pop(0)
+        return self._running[trial_id]
 
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False
     ) -> None:
-        pass  # nothing learns from the test stage
+        config = self._running.pop(trial_id)  # nothing learns from the test stage
+        if error and self._lost.take(trial_id):
+            self._configs.insert(0, config)
+
+
+def _nothing_now(running: Mapping[str, object]) -> str | None:
+    """Out of trials to propose: FINISHED, or None (ask again) while a running one may still be
+    lost and proposed again."""
+    return None if running else Searcher.FINISHED
 
 
 def _slots(lives: list[_Live], seeds: list[int], cells: list[str]) -> list[tuple[_Live, int]]:

@@ -20,6 +20,7 @@ from orchestrator.asha import seed_aware_scheduler
 from orchestrator.cloud_storage import subfolders
 from orchestrator.ddp_trial import run_ddp_trial
 from orchestrator.hang_watch import HangWatch
+from orchestrator.lost_trials import LostTrials, LostTrialScheduler
 from orchestrator.plan import Plan
 from orchestrator.preflight import Capacity
 from orchestrator.progress import ConfigProgress
@@ -90,10 +91,11 @@ def run_plan(plan: Plan) -> tune.ResultGrid:
     """Run the plan's missing trials on the connected cluster."""
     sweep = plan.sweep
     progress = ConfigProgress(sweep.spec.search.metric, sweep.spec.seeds, plan.stored)
+    lost = LostTrials(sweep.spec.max_failures)
     # The searcher shares the scheduler's pruned set: a pruned configuration's seeds never start.
-    scheduler = seed_aware_scheduler(plan)
-    searcher = CellSearcher(plan, scheduler.pruned if scheduler else None)
-    return _fit(sweep, searcher, plan.to_run, progress, scheduler)
+    asha = seed_aware_scheduler(plan, lost)
+    searcher = CellSearcher(plan, asha.pruned if asha else None, lost)
+    return _fit(sweep, searcher, progress, asha or LostTrialScheduler(lost))
 
 
 def run_second_stage(stage: SecondStage) -> tune.ResultGrid:
@@ -102,17 +104,14 @@ def run_second_stage(stage: SecondStage) -> tune.ResultGrid:
     trials = stage_trials(stage)
     metric = "test_" + sweep.spec.search.metric.removeprefix("best_dev_")
     progress = ConfigProgress(metric, sweep.spec.seeds, stage.plan.stored)
-    return _fit(sweep, TrialList(trials), len(trials), progress)
+    lost = LostTrials(sweep.spec.max_failures)
+    return _fit(sweep, TrialList(trials, lost), progress, LostTrialScheduler(lost))
 
 
 def _fit(
-    sweep: Sweep,
-    searcher: Searcher,
-    trials: int,
-    progress: ConfigProgress,
-    scheduler: TrialScheduler | None = None,
+    sweep: Sweep, searcher: Searcher, progress: ConfigProgress, scheduler: TrialScheduler
 ) -> tune.ResultGrid:
-    """One Tuner pass over ``trials`` trials handed out by ``searcher`` (FIFO by default)."""
+    """One Tuner pass over the trials ``searcher`` hands out until it says FINISHED."""
     # With a search algorithm Tune keeps one trial pending by default, which runs the trials one
     # at a time; one suggestion round (every cell on every seed) may wait for resources at once.
     os.environ.setdefault(
@@ -123,7 +122,7 @@ def _fit(
         tune_config=tune.TuneConfig(
             search_alg=searcher,
             scheduler=scheduler,
-            num_samples=trials,
+            num_samples=-1,  # the searcher knows the count, retries of lost trials too
             # Off by default: a fresh process per trial, whose GPU memory ends with it.
             reuse_actors=sweep.spec.reuse_workers,
             trial_name_creator=_trial_name,
