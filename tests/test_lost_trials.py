@@ -54,7 +54,7 @@ def _sweep(tmp_path: Path, **changes: object) -> Path:
             "optim": {"max_epochs": 1, "batch_size": 32, "lr": 3e-3},
             "cache_dir": "off",
         },
-        "seeds": [0, 1, 2],
+        "seeds": [0, 1],
         # Every CPU for one trial: one at a time, each next one waiting for the last's worker.
         "resources": {"cpus": os.cpu_count() or 1},
         "reuse_workers": True,
@@ -145,5 +145,5 @@ def test_a_trial_whose_reused_worker_died_runs_again_and_the_sweep_completes(
     errors = [p.read_text() for p in experiment.glob("*/error.txt")]
     assert any("actor died" in text for text in errors), errors
     trials = pd.read_parquet(experiment / "trials.parquet")
-    assert sorted(trials["seed"]) == [0, 1, 2], trials[["seed", "status", "error"]]
+    assert sorted(trials["seed"]) == [0, 1], trials[["seed", "status", "error"]]
     assert set(trials["status"]) == {"completed"}, trials[["seed", "status", "error"]]
