@@ -16,9 +16,10 @@ prompt text, truncation of the tweet only, 64 tokens at most. The Trainer conten
   ``train_sampling_strategy="group_by_length"``, the Trainer's own best on this data.
 
 emotrain runs with its defaults (random batches padded to their longest example) and, unless
-``--no-fast``, also as ``emotrain, fast``: its two opt-in speed options, ``optim.group_by_length``
-(the Trainer's grouping rule, batches then shuffled) and ``optim.fused`` (the fused AdamW that
-the Trainer uses by default on torch >= 2.8).
+``--no-fast``, also as ``emotrain, fast``: its three opt-in speed options, ``optim.group_by_length``
+(the Trainer's grouping rule, batches then shuffled), ``optim.fused`` (the fused AdamW that
+the Trainer uses by default on torch >= 2.8) and ``model.top_layer_on_prompt`` (the encoder's
+last layer computed only at the emotion prompt's positions, the only states Demux reads).
 
 What is timed, for every contender alike: the training steps and the evaluation passes only.
 Model loading and tokenization are excluded from both sides (emotrain's loop starts after
@@ -120,7 +121,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="runs per contender (median)")
     parser.add_argument(
         "--fast", action=argparse.BooleanOptionalAction, default=True,
-        help="also run emotrain with optim.group_by_length and optim.fused",
+        help="also run emotrain with its speed options (group_by_length, fused, prompt top)",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("trainer_throughput.json"))
     args = parser.parse_args()
@@ -156,13 +157,15 @@ def emotrain_config(args: argparse.Namespace, dev_size: int | None, fast: bool) 
         "lr": LR, "batch_size": BATCH_SIZE, "max_epochs": args.epochs, "patience": args.epochs,
         "warmup_ratio": WARMUP_RATIO, "weight_decay": 0.0,
     }  # fmt: skip
+    model: dict[str, Any] = {"encoder": {"name": ENCODER}, "max_length": MAX_LENGTH}
     if fast:  # only when asked: the other run keeps emotrain's defaults
         optim |= {"group_by_length": True, "fused": True}
+        model |= {"top_layer_on_prompt": True}
     data = {"root": str(args.data), "language": "english", "train_limit": TRAIN_LIMIT}
     return {
         # eval_limit = dev's size: dev whole, test (not compared) no longer than dev
         "data": data | {"eval_limit": dev_size},
-        "model": {"encoder": {"name": ENCODER}, "max_length": MAX_LENGTH},
+        "model": model,
         "optim": optim,
         "eval": {"threshold": 0.5, "batch_size": EVAL_BATCH_SIZE},
         "seed": SEED,

@@ -74,3 +74,15 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 @pytest.fixture(scope="session")
 def smoke_experiment(smoke_run: tuple[Path, str]) -> Path:
     return smoke_run[0]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest files first. The suite runs on two pytest-xdist workers, a file whole on one
+    (pyproject: ``-n 2 --dist loadfile``); a long file started last would leave the other worker
+    idle at the end. A file states its rough cost as ``pytest.mark.slow(minutes=...)``."""
+    items.sort(key=_minutes, reverse=True)  # a stable sort: the rest keep their order
+
+
+def _minutes(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("slow")
+    return float(marker.kwargs.get("minutes", 1)) if marker else 0.0

@@ -30,6 +30,8 @@ from orchestrator.sweep_lock import LOCK
 from orchestrator.tables import FINAL
 from orchestrator.trial import earlier_attempt
 
+pytestmark = pytest.mark.slow(minutes=1.5)  # on 2 CPUs: see conftest.py
+
 BUCKET = "emosweep-test"
 TINY = {"tiny": "bert", "hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64}
 
@@ -163,6 +165,7 @@ def _run(sweep: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("storage", "says"),
     [(f"s3://no-such-bucket-{os.getpid()}/x", "no-such-bucket"), ("nosuch://bucket/x", "nosuch")],
+    ids=["missing-bucket", "unknown-scheme"],  # the same on every pytest-xdist worker
 )
 def test_an_unreachable_storage_is_one_line_naming_the_field(
     s3: pafs.FileSystem, tmp_path: Path, storage: str, says: str

@@ -14,10 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 
 from emotrain.train_state import LATEST, RETIRED, TrainingState, load_state, save_state
 from orchestrator.tables import write_tables
+
+pytestmark = pytest.mark.slow(minutes=1)  # on 2 CPUs: see conftest.py
 
 
 def _file_size_limit(limit: int) -> Callable[[], None]:

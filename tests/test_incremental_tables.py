@@ -24,7 +24,7 @@ from orchestrator import tables
 from orchestrator.tables import TABLES, TablesNotWritten, build_tables, write_tables
 from orchestrator.trial_rows import CACHE, TrialRows
 
-pytestmark = pytest.mark.slow  # the smoke sweep runs once per session
+pytestmark = pytest.mark.slow  # reads the smoke sweep, run once per worker (conftest.py)
 
 
 class Payload:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 from ray.tune.experiment import Trial
 from ray.tune.search import Searcher
@@ -20,6 +21,8 @@ from orchestrator.lost_trials import LostTrials
 from orchestrator.plan import make_plan
 from orchestrator.search import CellSearcher, TrialList
 from orchestrator.sweep import load_sweep
+
+pytestmark = pytest.mark.slow(minutes=1)  # on 2 CPUs: see conftest.py
 
 TINY = {"tiny": "bert", "hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64}
 

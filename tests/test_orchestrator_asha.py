@@ -36,6 +36,8 @@ from orchestrator.second_stage import plan_second_stage
 from orchestrator.storage import StoredTrial, completed_trials
 from orchestrator.sweep import load_sweep
 
+pytestmark = pytest.mark.slow(minutes=1.2)  # on 2 CPUs: see conftest.py
+
 REPO = Path(__file__).resolve().parents[1]
 WITHOUT_RAY = (
     "import sys; from orchestrator.run import main; code = main(sys.argv[1:]); "

@@ -15,6 +15,8 @@ import ray
 import yaml
 from ray.cluster_utils import Cluster
 
+pytestmark = pytest.mark.slow(minutes=2)  # on 2 CPUs: see conftest.py
+
 
 @pytest.fixture
 def two_nodes() -> Iterator[Cluster]:

@@ -16,6 +16,8 @@ from driver_kill import kill_driver_when, resume, resumed_trial
 
 from emotrain import train
 
+pytestmark = pytest.mark.slow(minutes=3.5)  # on 2 CPUs: see conftest.py
+
 
 def _sweep(tmp_path: Path, semeval_root: Path, epochs: int = 2) -> Path:
     spec = {

@@ -19,6 +19,8 @@ import yaml
 
 from emotrain import train
 
+pytestmark = pytest.mark.slow(minutes=3)  # on 2 CPUs: see conftest.py
+
 
 def _sweep(tmp_path: Path, semeval_root: Path, **changes: object) -> Path:
     spec = {
@@ -72,7 +74,7 @@ def test_a_silent_trial_is_killed_and_retried_from_its_checkpoint(
         "optim": {"max_epochs": 4, "lr": 3e-3, "batch_size": 16},
         "cache_dir": "off",
     }
-    sweep = _sweep(tmp_path, semeval_root, base=base, hang_timeout_s=60, max_failures=2)
+    sweep = _sweep(tmp_path, semeval_root, base=base, hang_timeout_s=40, max_failures=2)
     experiment = tmp_path / "results" / "faults"
     driver = subprocess.Popen([sys.executable, "-m", "orchestrator.run", str(sweep)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

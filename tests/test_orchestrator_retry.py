@@ -20,6 +20,8 @@ from driver_kill import kill_driver_when, resume, resumed_trial
 from emotrain import train
 from orchestrator.tables import FINAL
 
+pytestmark = pytest.mark.slow(minutes=2.5)  # on 2 CPUs: see conftest.py
+
 
 def _sweep(tmp_path: Path, semeval_root: Path, grid: dict | None = None) -> Path:
     spec = {

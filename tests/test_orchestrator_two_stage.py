@@ -19,6 +19,8 @@ import yaml
 from orchestrator import run
 from orchestrator.second_stage import stage_epochs
 
+pytestmark = pytest.mark.slow(minutes=2)  # on 2 CPUs: see conftest.py
+
 REPO = Path(__file__).resolve().parents[1]
 TABLES = ("trials", "epochs", "configs", "test_stage")
 # Runs orchestrator.run and fails if it imported Ray: a finished sweep must not start Ray.

@@ -25,6 +25,8 @@ from orchestrator.layers import read_layers, set_override
 from orchestrator.smoke import smoke_overrides
 from orchestrator.sweep import load_sweep
 
+pytestmark = pytest.mark.slow(minutes=8)  # on 2 CPUs: see conftest.py
+
 REPO = Path(__file__).resolve().parents[1]
 SWEEPS = sorted(
     path
@@ -137,8 +139,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def ray_address() -> Iterator[str]:
     """One local Ray for all the smoke runs of this module: each run connects to it with
-    --address (as on a cluster) instead of starting and stopping a Ray of its own."""
-    cluster = Cluster(initialize_head=True)
+    --address (as on a cluster) instead of starting and stopping a Ray of its own. Two CPUs, so
+    the two drivers' 1-CPU trials run side by side (Cluster's default head has one)."""
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
     try:
         yield cluster.address
     finally:

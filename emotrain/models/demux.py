@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
+from emotrain.models.prompt_top import check_supported, encode_prompt
+
 
 class DemuxOutput(NamedTuple):
     logits: torch.Tensor  # [B, N]
@@ -19,9 +21,14 @@ class Demux(nn.Module):
     """The emotion set is an input (a pooling matrix), not a weight, so it can change at
     evaluation time (unseen emotions, another language's words)."""
 
-    def __init__(self, encoder: PreTrainedModel, dropout: float) -> None:
+    def __init__(
+        self, encoder: PreTrainedModel, dropout: float, top_layer_on_prompt: bool = False
+    ) -> None:
         super().__init__()
+        if top_layer_on_prompt:
+            check_supported(encoder)
         self.encoder = encoder
+        self.top_layer_on_prompt = top_layer_on_prompt
         width = encoder.config.hidden_size
         self.head = nn.Sequential(
             nn.Linear(width, width), nn.Tanh(), nn.Dropout(dropout), nn.Linear(width, 1)
@@ -37,14 +44,29 @@ class Demux(nn.Module):
     ) -> DemuxOutput:
         """``pooling`` [N, P] averages each emotion's prompt tokens; with ``groups`` (clusters
         scored by their best member) each group's logit is the max over its rows."""
-        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
-        hidden = self.encoder(
-            input_ids=input_ids, attention_mask=attention_mask, **extra
-        ).last_hidden_state
-        prompt_states = hidden[:, : pooling.shape[1]]
-        states = torch.einsum("np,bpd->bnd", pooling.to(hidden.dtype), prompt_states)
+        prompt_states = self._prompt_states(
+            input_ids, attention_mask, token_type_ids, pooling.shape[1]
+        )
+        states = torch.einsum("np,bpd->bnd", pooling.to(prompt_states.dtype), prompt_states)
         logits = self.head(states).squeeze(-1)
         if groups is not None:
             logits = torch.stack([logits[:, rows].amax(dim=1) for rows in groups], dim=1)
             states = torch.stack([states[:, rows].mean(dim=1) for rows in groups], dim=1)
         return DemuxOutput(logits, states)
+
+    def _prompt_states(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None,
+        prompt_length: int,
+    ) -> torch.Tensor:
+        if self.top_layer_on_prompt:
+            return encode_prompt(
+                self.encoder, input_ids, attention_mask, token_type_ids, prompt_length
+            )
+        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        hidden = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, **extra
+        ).last_hidden_state
+        return hidden[:, :prompt_length]

@@ -25,7 +25,7 @@ def build_model(
 
 def assemble(config: ModelConfig, encoder: PreTrainedModel, num_emotions: int) -> nn.Module:
     if config.kind == "demux":
-        return Demux(encoder, config.dropout)
+        return Demux(encoder, config.dropout, config.top_layer_on_prompt)
     return Memo(encoder, config.memo_head, config.dropout, num_emotions)
 
 

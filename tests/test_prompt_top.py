@@ -1,0 +1,63 @@
+"""``model.top_layer_on_prompt``: Demux's encoder computes its last layer at the prompt's
+positions only. In evaluation it scores exactly as the full encoder does (up to float rounding),
+for BERT- and RoBERTa-style encoders, on padded batches of real tweets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from pydantic import ValidationError
+from transformers import DistilBertConfig, DistilBertModel
+
+from emotrain import TrainConfig, train
+from emotrain.data.batches import batches, encode_pairs
+from emotrain.data.semeval import load_semeval
+from emotrain.models.config import ModelConfig
+from emotrain.models.demux import Demux
+from emotrain.models.factory import build_model
+from emotrain.models.prompt import EmotionPrompt, pooling_matrix
+
+
+@pytest.mark.parametrize("style", ["bert", "roberta"])
+def test_scores_equal_the_full_encoder(semeval_root: Path, style: str) -> None:
+    split = load_semeval(semeval_root, "english", "dev")
+    texts = split.texts[:24]
+    torch.manual_seed(0)
+    config = ModelConfig(encoder={"tiny": style, "num_layers": 3})
+    full, tokenizer = build_model(config, split.texts, len(split.emotions))
+    pruned = Demux(full.encoder, config.dropout, top_layer_on_prompt=True)
+    pruned.head.load_state_dict(full.head.state_dict())
+    prompt = EmotionPrompt.build(split.emotions, "english")
+    encoded = encode_pairs(tokenizer, prompt, texts, split.labels[:24], max_length=128)
+    pooling = pooling_matrix(encoded.positions)
+    full.eval(), pruned.eval()
+    with torch.inference_mode():
+        for batch in batches(encoded, 8):
+            inputs = {k: v for k, v in batch.items() if k != "labels"}
+            assert inputs["attention_mask"].eq(0).any()  # padded: the mask matters
+            expected, got = full(**inputs, pooling=pooling), pruned(**inputs, pooling=pooling)
+            torch.testing.assert_close(got.emotion_states, expected.emotion_states)
+            torch.testing.assert_close(got.logits, expected.logits)
+
+
+def test_trains_reproducibly_under_its_own_key() -> None:
+    config = {"optim": {"max_epochs": 1, "batch_size": 16}, "cache_dir": "off", "threads": 1,
+              "data": {"train_limit": 64, "eval_limit": 32}}  # fmt: skip
+    on = config | {"model": {"top_layer_on_prompt": True}}
+    first, again, default = train(on), train(on), train(config)
+    assert first.history == again.history
+    assert first.config_key != default.config_key
+
+
+def test_memo_is_refused() -> None:
+    with pytest.raises(ValidationError, match="'top_layer_on_prompt' applies only to kind: demux"):
+        TrainConfig.model_validate({"model": {"kind": "memo", "top_layer_on_prompt": True}})
+
+
+def test_an_encoder_not_laid_out_like_bert_is_refused() -> None:
+    encoder = DistilBertModel(DistilBertConfig(vocab_size=100, dim=16, n_layers=1, n_heads=2,
+                                               hidden_dim=32))  # fmt: skip
+    with pytest.raises(ValueError, match=r"model\.top_layer_on_prompt: needs a BERT- or RoBERTa"):
+        Demux(encoder, 0.1, top_layer_on_prompt=True)
