@@ -1,5 +1,5 @@
-"""The speed options of issue 7: length-grouped batches, fused AdamW on the CPU, and the cache of
-loaded splits that lets a later trial skip reading and preprocessing."""
+"""The speed options of issue 7: length-grouped batches, fused AdamW on the CPU, the prompt-only
+top layer, and the cache of loaded splits that lets a later trial skip reading and preprocessing."""
 
 from __future__ import annotations
 
@@ -34,14 +34,18 @@ def test_length_grouped_keeps_every_example_and_pads_less() -> None:
     assert set(grouped[-6:].tolist()) <= set(order[-(1030 % (32 * 8)) :].tolist())
 
 
-def _config(**optim: object) -> dict[str, object]:
-    return {"optim": {"max_epochs": 1, "batch_size": 16, **optim}, "cache_dir": "off",
-            "threads": 1, "data": {"train_limit": 64, "eval_limit": 32}}  # fmt: skip
+def _config(optim: dict[str, object] | None = None, **sections: object) -> dict[str, object]:
+    return {"optim": {"max_epochs": 1, "batch_size": 16, **(optim or {})}, "cache_dir": "off",
+            "threads": 1, "data": {"train_limit": 64, "eval_limit": 32}, **sections}  # fmt: skip
 
 
-@pytest.mark.parametrize("optim", [{"group_by_length": True}, {"fused": True}])
-def test_speed_options_train_reproducibly_under_their_own_key(optim: dict[str, object]) -> None:
-    first, again, default = train(_config(**optim)), train(_config(**optim)), train(_config())
+@pytest.mark.parametrize(
+    "option",
+    [{"optim": {"group_by_length": True}}, {"optim": {"fused": True}},
+     {"model": {"top_layer_on_prompt": True}}],  # tests/test_prompt_top.py: its other checks
+)  # fmt: skip
+def test_speed_options_train_reproducibly_under_their_own_key(option: dict[str, dict]) -> None:
+    first, again, default = train(_config(**option)), train(_config(**option)), train(_config())
     assert first.history == again.history
     assert first.config_key != default.config_key
 
