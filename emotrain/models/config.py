@@ -71,6 +71,12 @@ class ModelConfig(Section):
         "positions only, the only states Demux reads (about 10% less work with a 6-layer "
         "encoder; equal in evaluation up to float rounding, other dropout draws in training)",
     )
+    fast_dropout: bool = Field(
+        default=False,
+        description="every dropout mask drawn from 16 random bits per element instead of "
+        "torch's Bernoulli sampler (1.06x to 1.12x faster training steps on the CPU; the "
+        "probability rounded to 1/65536, other draws; evaluation and GPUs unchanged)",
+    )
 
     @field_validator("template")
     @classmethod

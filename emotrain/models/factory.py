@@ -11,6 +11,7 @@ from transformers import AutoModel, AutoModelForMaskedLM, PreTrainedModel, PreTr
 from emotrain.models.config import ModelConfig
 from emotrain.models.demux import Demux
 from emotrain.models.encoder import build_encoder, build_masked_lm
+from emotrain.models.fast_dropout import use_fast_dropout
 from emotrain.models.memo import Memo
 
 
@@ -24,9 +25,14 @@ def build_model(
 
 
 def assemble(config: ModelConfig, encoder: PreTrainedModel, num_emotions: int) -> nn.Module:
+    model: nn.Module
     if config.kind == "demux":
-        return Demux(encoder, config.dropout, config.top_layer_on_prompt)
-    return Memo(encoder, config.memo_head, config.dropout, num_emotions)
+        model = Demux(encoder, config.dropout, config.top_layer_on_prompt)
+    else:
+        model = Memo(encoder, config.memo_head, config.dropout, num_emotions)
+    if config.fast_dropout:
+        use_fast_dropout(model, encoder)
+    return model
 
 
 def load_saved_encoder(config: ModelConfig, source: Path) -> PreTrainedModel:

@@ -10,10 +10,13 @@ in training the top layer's dropout masks cover fewer positions, so the draws di
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
-import torch.nn.functional as F
 from transformers import PreTrainedModel
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import create_bidirectional_mask
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 # The modules the top layer is computed from, present in BERT, RoBERTa and XLM-R alike.
 _LAYER_PARTS = ("attention.self.query", "attention.self.key", "attention.self.value",
@@ -47,12 +50,19 @@ def encode_prompt(
     *lower, top = encoder.encoder.layer
     for layer in lower:
         hidden = layer(hidden, mask)
-    return _top_at_prompt(top, hidden, mask, prompt_length)
+    attend = ALL_ATTENTION_FUNCTIONS.get(encoder.config._attn_implementation)
+    return _top_at_prompt(top, hidden, mask, prompt_length, attend or sdpa_attention_forward)
 
 
 def _top_at_prompt(
-    layer: torch.nn.Module, hidden: torch.Tensor, mask: torch.Tensor | None, prompt_length: int
+    layer: torch.nn.Module,
+    hidden: torch.Tensor,
+    mask: torch.Tensor | None,
+    prompt_length: int,
+    attend: Callable[..., tuple[torch.Tensor, None]],
 ) -> torch.Tensor:
+    """``attend``: the encoder's attention function (SDPA, or model.fast_dropout's; SDPA when
+    the encoder is set to "eager", as before)."""
     attention = layer.attention.self
     batch, length, _ = hidden.shape
     prompt = hidden[:, :prompt_length]
@@ -63,14 +73,15 @@ def _top_at_prompt(
 
     if mask is not None and mask.dim() == 4 and mask.shape[-2] == length:
         mask = mask[:, :, :prompt_length]  # the prompt's rows of a [B, 1, T, T] mask
-    context = F.scaled_dot_product_attention(
+    context, _ = attend(
+        attention,
         heads(attention.query(prompt)),
         heads(attention.key(hidden)),
         heads(attention.value(hidden)),
-        attn_mask=mask,
-        dropout_p=attention.dropout.p if attention.training else 0.0,
-        scale=attention.scaling,
+        mask,
+        dropout=attention.dropout.p if attention.training else 0.0,
+        scaling=attention.scaling,
     )
-    context = context.transpose(1, 2).reshape(batch, prompt_length, -1)
+    context = context.reshape(batch, prompt_length, -1)
     attended = layer.attention.output(context, prompt)
     return layer.output(layer.intermediate(attended), attended)

