@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from dev_batches import padded_batches
 from torch import nn
 
-from emotrain.data.batches import batches, encode_pairs
 from emotrain.data.semeval import load_semeval
 from emotrain.models.config import ModelConfig
 from emotrain.models.factory import build_model
 from emotrain.models.fast_dropout import ATTENTION, FastDropout, dropped, fast_dropout, keep_mask
-from emotrain.models.prompt import EmotionPrompt, pooling_matrix
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5])
@@ -32,15 +31,13 @@ def test_masks_drop_at_the_rounded_rate_and_keep_the_mean(p: float) -> None:
     assert torch.equal(keep_mask(torch.Size([1000, 1000]), p, torch.device("cpu")), mask)
 
 
-def _batches(semeval_root: Path, config: ModelConfig) -> tuple[nn.Module, list[dict], object]:
+def _batches(
+    semeval_root: Path, config: ModelConfig
+) -> tuple[nn.Module, list[dict[str, torch.Tensor]], torch.Tensor]:
     split = load_semeval(semeval_root, "english", "dev")
     torch.manual_seed(0)
     model, tokenizer = build_model(config, split.texts, len(split.emotions))
-    prompt = EmotionPrompt.build(split.emotions, "english")
-    encoded = encode_pairs(tokenizer, prompt, split.texts[:16], split.labels[:16], 128)
-    steps = [{k: v for k, v in batch.items() if k != "labels"} for batch in batches(encoded, 8)]
-    assert all(batch["attention_mask"].eq(0).any() for batch in steps)  # the mask matters
-    return model, steps, pooling_matrix(encoded.positions)
+    return model, *padded_batches(split, tokenizer, 16, 8)
 
 
 @pytest.mark.parametrize("top_layer_on_prompt", [False, True])

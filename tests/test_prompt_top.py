@@ -8,35 +8,29 @@ from pathlib import Path
 
 import pytest
 import torch
+from dev_batches import padded_batches
 from pydantic import ValidationError
 from transformers import DistilBertConfig, DistilBertModel
 
 from emotrain import TrainConfig
-from emotrain.data.batches import batches, encode_pairs
 from emotrain.data.semeval import load_semeval
 from emotrain.models.config import ModelConfig
 from emotrain.models.demux import Demux
 from emotrain.models.factory import build_model
-from emotrain.models.prompt import EmotionPrompt, pooling_matrix
 
 
 @pytest.mark.parametrize("style", ["bert", "roberta"])
 def test_scores_equal_the_full_encoder(semeval_root: Path, style: str) -> None:
     split = load_semeval(semeval_root, "english", "dev")
-    texts = split.texts[:24]
     torch.manual_seed(0)
     config = ModelConfig(encoder={"tiny": style, "num_layers": 3})
     full, tokenizer = build_model(config, split.texts, len(split.emotions))
     pruned = Demux(full.encoder, config.dropout, top_layer_on_prompt=True)
     pruned.head.load_state_dict(full.head.state_dict())
-    prompt = EmotionPrompt.build(split.emotions, "english")
-    encoded = encode_pairs(tokenizer, prompt, texts, split.labels[:24], max_length=128)
-    pooling = pooling_matrix(encoded.positions)
+    steps, pooling = padded_batches(split, tokenizer, 24, 8)
     full.eval(), pruned.eval()
     with torch.inference_mode():
-        for batch in batches(encoded, 8):
-            inputs = {k: v for k, v in batch.items() if k != "labels"}
-            assert inputs["attention_mask"].eq(0).any()  # padded: the mask matters
+        for inputs in steps:
             expected, got = full(**inputs, pooling=pooling), pruned(**inputs, pooling=pooling)
             torch.testing.assert_close(got.emotion_states, expected.emotion_states)
             torch.testing.assert_close(got.logits, expected.logits)
