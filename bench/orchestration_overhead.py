@@ -18,15 +18,16 @@ Times, all wall clock:
 
 - a sweep's **wall**: from launching ``orchestrator.run`` to its exit (Python and Ray start-up,
   planning, the trials, the tables, Ray's shutdown);
-- its **start-up**: from the launch to the start of the first trial's trainable (the
-  driver's imports, the plan, ``ray.init``, Tune's set-up, the first worker process). A trial
-  starts at the ``timestamp`` of its first ``result.json`` line minus that line's
-  ``time_total_s`` (Tune's timestamps are whole seconds: +-1 s; the files' mtimes are no use,
-  as Tune copies the trial folders into the storage again and again). Its **teardown**: from
-  the last trial's last report to the exit (the tables, Ray's shutdown). The ratio "start-up
-  excluded" is (wall - start-up) / the loop's trainings alone; the ratio "included" is wall /
-  the loop process's whole wall (its imports included), each against the loop with the
-  sweep's threads per trial;
+- its **start-up**: from the launch to the start of the first trial (the driver's imports,
+  the plan, ``ray.init``, Tune's set-up, the first worker process). A trial starts when it
+  writes its ``trial_key.json`` (straight into the storage, the first thing the trainable
+  does; Tune's own ``timestamp`` is whole seconds, and the other files' mtimes are no use, as
+  Tune copies the trial folders into the storage again and again) and ends ``time_total_s``
+  (its last report's) after its trainable started. Its **teardown**: from the end of the last
+  trial to the exit (Tune's wrap-up, Ray's shutdown, the tables, the interpreter's exit). The
+  ratio "start-up excluded" is (wall - start-up) / the loop's trainings alone; the ratio
+  "included" is wall / the loop process's whole wall (its imports included), each against
+  the loop with the sweep's threads per trial;
 - on a shared machine the loop and the sweep run minutes apart, under different loads; the
   ratio "own" compares a one-at-a-time sweep with its own trainings instead: (wall -
   start-up) / the sum of its ``train`` calls' wall times (``run_wall_seconds``), which is
@@ -34,9 +35,13 @@ Times, all wall clock:
 - for reference, a bare ``ray.init()`` + ``ray.shutdown()`` in a fresh process.
 
 The tokenized-data cache is off everywhere (``cache_dir: off``), so that every training does
-the same work. Prints a table and writes the figures as JSON:
+the same work. With ``--repeats N`` every sweep and loop runs N times, interleaved (sweeps, then
+loops, round after round), and each figure is the median of its N values: on a small shared
+machine one run's trainings vary by 10-20% from the next's. Prints a table and writes the
+figures (and every round's) as JSON:
 
-    python bench/orchestration_overhead.py [--epochs 2] [--variants cpus2-reuse,...] [--out F]
+    python bench/orchestration_overhead.py [--epochs 2] [--variants cpus2-reuse,...] \
+        [--repeats 1] [--out F]
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -78,6 +84,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=2, help="per trial (the smoke sweep's 2)")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="sweeps to run")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds; medians are kept")
     parser.add_argument("--out", type=Path, default=Path("orchestration_overhead.json"))
     parser.add_argument("--loop", type=Path, help=argparse.SUPPRESS)  # the baseline's child
     args = parser.parse_args()
@@ -88,15 +95,35 @@ def main() -> int:
     if unknown := sorted(set(names) - set(VARIANTS)):
         parser.error(f"unknown variant {unknown[0]} (known: {', '.join(VARIANTS)})")
     with tempfile.TemporaryDirectory(prefix="emosweep-overhead-") as folder:
-        figures = measure(Path(folder), names, args.epochs)
+        figures = measure(Path(folder), names, args.epochs, args.repeats)
     args.out.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     print(render(figures))
     return 0
 
 
-def measure(folder: Path, names: list[str], epochs: int) -> dict[str, Any]:
+def measure(folder: Path, names: list[str], epochs: int, repeats: int) -> dict[str, Any]:
     load_before = load_average()
     ray_alone = bare_ray()
+    rounds = [one_round(folder / f"round{index}", names, epochs) for index in range(repeats)]
+    packing = [r["cpus1_over_cpus2_startup_excluded"] for r in rounds]
+    return {
+        "trials": CELLS * len(SEEDS),
+        "epochs": epochs,
+        "repeats": repeats,
+        "bare_ray_init_shutdown": ray_alone,
+        "loops": {key: medians([r["loops"][key] for r in rounds]) for key in rounds[0]["loops"]},
+        "sweeps": {name: medians([r["sweeps"][name] for r in rounds]) for name in names},
+        "cpus1_over_cpus2_startup_excluded": None if None in packing else median(packing),
+        "rounds": rounds,
+        "machine": machine(),
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
+    }
+
+
+def one_round(folder: Path, names: list[str], epochs: int) -> dict[str, Any]:
+    """Every sweep, then the loops of their trainings (one per thread count); the ratios of
+    this round's sweeps to this round's loops."""
     sweeps = {name: run_sweep(folder / name, VARIANTS[name], epochs) for name in names}
     loops = {}
     for threads in sorted({VARIANTS[name].cpus for name in names}, reverse=True):
@@ -106,9 +133,9 @@ def measure(folder: Path, names: list[str], epochs: int) -> dict[str, Any]:
         experiment = folder / source / "results" / "overhead"
         loop = run_loop(folder, experiment, threads)
         loop["metrics_equal_sweep"] = same_metrics(experiment, loop.pop("metrics"))
-        loops[threads] = loop
+        loops[f"threads{threads}"] = loop
     for figures in sweeps.values():
-        loop = loops[figures["cpus"]]
+        loop = loops[f"threads{figures['cpus']}"]
         steady = figures["wall_s"] - figures["startup_s"]
         figures["ratio_startup_included"] = round(figures["wall_s"] / loop["wall_s"], 3)
         figures["ratio_startup_excluded"] = round(steady / loop["loop_s"], 3)
@@ -119,17 +146,28 @@ def measure(folder: Path, names: list[str], epochs: int) -> dict[str, Any]:
     if {"cpus1-reuse", "cpus2-reuse"} <= set(sweeps):
         steady = {n: sweeps[n]["wall_s"] - sweeps[n]["startup_s"] for n in sweeps}
         packing = round(steady["cpus1-reuse"] / steady["cpus2-reuse"], 3)
-    return {
-        "trials": CELLS * len(SEEDS),
-        "epochs": epochs,
-        "bare_ray_init_shutdown": ray_alone,
-        "loops": {f"threads{threads}": loop for threads, loop in loops.items()},
-        "sweeps": sweeps,
-        "cpus1_over_cpus2_startup_excluded": packing,
-        "machine": machine(),
-        "load_average_before": load_before,
-        "load_average_after": load_average(),
-    }
+    return {"sweeps": sweeps, "loops": loops, "cpus1_over_cpus2_startup_excluded": packing}
+
+
+def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each number over the rounds (a count the same in every round stays
+    whole; other values: the first round's, or whether every round agreed for a yes/no)."""
+    merged: dict[str, Any] = {}
+    for key, first in runs[0].items():
+        values = [run[key] for run in runs]
+        if isinstance(first, bool):
+            merged[key] = all(values)
+        elif isinstance(first, int) and len(set(values)) == 1:  # counts, CPUs
+            merged[key] = first
+        elif isinstance(first, int | float):
+            merged[key] = median(values)
+        else:
+            merged[key] = first
+    return merged
+
+
+def median(values: list[float]) -> float:
+    return round(statistics.median(values), 3)
 
 
 def sweep_spec(storage: Path, variant: Variant, epochs: int) -> dict[str, Any]:
@@ -168,7 +206,7 @@ def run_sweep(folder: Path, variant: Variant, epochs: int) -> dict[str, Any]:
         raise SystemExit(f"the sweep failed ({done.returncode}): see\n{log.read_text()[-3000:]}")
     experiment = folder / "results" / "overhead"
     trials = pd.read_parquet(experiment / "trials.parquet")
-    spans = [trial_span(path) for path in experiment.glob("*/result.json")]
+    spans = [trial_span(path.parent) for path in experiment.glob("*/result.json")]
     starts, ends = [start for start, _ in spans], [end for _, end in spans]
     return {
         "cpus": variant.cpus,
@@ -183,10 +221,13 @@ def run_sweep(folder: Path, variant: Variant, epochs: int) -> dict[str, Any]:
     }
 
 
-def trial_span(results: Path) -> tuple[float, float]:
-    """When a trial's trainable started and when it sent its last report (wall clock)."""
-    lines = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
-    return lines[0]["timestamp"] - lines[0]["time_total_s"], lines[-1]["timestamp"]
+def trial_span(trial_dir: Path) -> tuple[float, float]:
+    """When a trial started (its key file's mtime) and when it ended (wall clock)."""
+    from orchestrator.trial import KEY_FILE  # here: the loop's child must import only emotrain
+
+    lines = (trial_dir / "result.json").read_text(encoding="utf-8").splitlines()
+    started = (trial_dir / KEY_FILE).stat().st_mtime
+    return started, started + json.loads(lines[-1])["time_total_s"]
 
 
 def run_loop(folder: Path, experiment: Path, threads: int) -> dict[str, Any]:

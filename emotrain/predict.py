@@ -21,6 +21,7 @@ from emotrain.data.preprocess import preprocess_many
 from emotrain.data.semeval import EmotionData
 from emotrain.emotion_sets import EmotionSet, scored_split
 from emotrain.inference import probabilities
+from emotrain.process_exit import exit_now
 from emotrain.training import prompt_words
 
 
@@ -83,4 +84,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

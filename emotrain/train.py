@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from emotrain.config import TrainConfig
 from emotrain.config_errors import ConfigError, describe, read_yaml_mapping
 from emotrain.data.semeval import DataFileError
+from emotrain.process_exit import exit_now
 from emotrain.training import train
 
 
@@ -51,4 +52,4 @@ def _fail(error: Exception) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

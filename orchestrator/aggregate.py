@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from emotrain.process_exit import exit_now
 from orchestrator.record import read_metric
 from orchestrator.summary import report
 from orchestrator.tables import TablesNotWritten, write_tables
@@ -52,4 +53,4 @@ def _holds_trials(folder: Path) -> bool:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from emotrain.process_exit import exit_now
 from orchestrator import plots
 from orchestrator.report_analysis import cost_section, reference_sections, significance_sections
 from orchestrator.report_inputs import Experiment, ReportInputError, load_experiment
@@ -227,4 +228,4 @@ def _problems(experiment: Experiment) -> list[Section]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from emotrain.config_errors import ConfigError
+from emotrain.process_exit import exit_now
 from orchestrator.cloud_storage import sync
 from orchestrator.disk import describe_disk
 from orchestrator.layers import Override, seeds_override, set_override, storage_override
@@ -270,4 +271,4 @@ def _fail(problems: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())
