@@ -105,7 +105,7 @@ def summary(times: dict, steps: int, encoded: Any, pooling: torch.Tensor) -> dic
     return {
         "rows": rows,
         "prompt_tokens": int(pooling.shape[1]),
-        "mean_tokens": sum(len(ids) for ids in encoded.input_ids) / len(encoded.input_ids),
+        "mean_tokens": encoded.lengths.float().mean().item(),
         "steps_per_variant": steps,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),

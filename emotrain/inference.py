@@ -27,7 +27,7 @@ def probabilities(
     model.eval()
     device = model_device(model)
     inputs = to_device(model_inputs, device)
-    order = torch.argsort(torch.tensor([len(ids) for ids in split.input_ids]), stable=True)
+    order = torch.argsort(split.lengths, stable=True)
     scores = []
     with torch.inference_mode(), forward_precision(device, precision):
         for batch in batches(split, batch_size, order):

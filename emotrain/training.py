@@ -121,7 +121,6 @@ def train(
     optimizer, scheduler = build_optimizer(model, cfg.optim, steps_per_epoch, fused=fused)
     shuffle = torch.Generator().manual_seed(cfg.seed)
     train_size = len(train_split.split)
-    lengths = torch.tensor([len(ids) for ids in train_split.split.input_ids])
 
     net = workers.wrap(model)  # DDP when torch.distributed is initialised, else the model
     tracker = _Tracker(cfg, workers)
@@ -141,7 +140,7 @@ def train(
         net.train()
         order = epoch_order(train_size, shuffle, train_data.languages, cfg.data.language_alpha)
         if cfg.optim.group_by_length:
-            order = length_grouped(order, lengths, cfg.optim.batch_size, shuffle)
+            order = length_grouped(order, train_split.split.lengths, cfg.optim.batch_size, shuffle)
         for step, rows in enumerate(batch_rows(train_size, cfg.optim.batch_size, order), 1):
             mine, weight = workers.shard(rows)
             batch = to_device(collate(train_split.split, mine), workers.device)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -25,6 +26,11 @@ class EncodedSplit:
 
     def __len__(self) -> int:
         return len(self.input_ids)
+
+    @cached_property
+    def lengths(self) -> torch.Tensor:
+        """Each example's token count (what batches are grouped and sorted by)."""
+        return torch.tensor([len(ids) for ids in self.input_ids])
 
     def subset(self, rows: list[int]) -> EncodedSplit:
         types = None if self.token_type_ids is None else [self.token_type_ids[i] for i in rows]
