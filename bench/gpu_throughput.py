@@ -1,9 +1,13 @@
-"""Training throughput of Demux on one CUDA GPU, fp32 (TF32 matmuls) against bf16 autocast.
+"""Training throughput of Demux on one CUDA GPU: fp32 (TF32 matmuls) against bf16 autocast,
+eager against ``optim.compile`` (``default``: inductor's kernels; ``reduce-overhead``: replayed
+as CUDA graphs, batches padded to 64 tokens).
 
 A bert-base-sized, randomly initialised encoder (12 layers, hidden 768, 12 heads, intermediate
 3072, a WordPiece vocabulary of up to 30522 built from the texts) on real SemEval English texts,
 batch 32, at most 64 tokens, fused AdamW: the steps ``emotrain.train`` takes, without its
-evaluations. Prints one row per precision and writes them as JSON.
+evaluations. Each variant is timed twice over ``--steps`` steps: queued freely, and reading the
+loss's finiteness after every step as ``emotrain.train`` does (one host sync a step). Prints
+one row per variant (the warm-up's seconds hold the compilation) and writes them as JSON.
 
 Packing (``--share 1,2,4,8``): N such bf16 trainings at once on the one GPU, each in its own
 process, as Ray places N trials of ``resources.gpus: 1/N`` (each sees the same device). Every
@@ -17,7 +21,8 @@ FLOPs are left out, as usual for a 6N estimate (small at 64 tokens). The peak as
 H100 SXM's dense BF16 tensor-core peak, 989.4 TFLOP/s, for both rows (dense TF32 is half that;
 an H100 PCIe peaks at 756 BF16): pass --peak-tflops for another card.
 
-    python bench/gpu_throughput.py --data ../shared/data/semeval2018-ec [--steps 50]
+    python bench/gpu_throughput.py --data ../shared/data/semeval2018-ec [--steps 300]
+    python bench/gpu_throughput.py --variants eager-bf16,reduce-overhead-bf16
     python bench/gpu_throughput.py --data ../shared/data/semeval2018-ec --share 1,2,4,8
 """
 
@@ -37,6 +42,7 @@ from typing import Any
 import torch
 from data_path import add_data_argument
 
+from emotrain.compilation import CompileMode, begin_step, compiled, padded_length
 from emotrain.config import TrainConfig
 from emotrain.data.batches import batch_rows, collate
 from emotrain.data.loading import load_splits
@@ -55,8 +61,14 @@ BERT_BASE = {"tiny": "bert", "hidden_size": 768, "num_layers": 12, "num_heads": 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_data_argument(parser)
-    parser.add_argument("--steps", type=int, default=50, help="timed optimiser steps")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed steps first")
+    parser.add_argument("--steps", type=int, default=300, help="timed optimiser steps")
+    parser.add_argument("--warmup", type=int, default=30, help="untimed steps first")
+    parser.add_argument(
+        "--variants",
+        type=_variants,
+        default=_variants(",".join(VARIANTS)),
+        help=f"<compile>-<precision>, comma-separated: {', '.join(VARIANTS)}",
+    )
     parser.add_argument("--peak-tflops", type=float, default=H100_BF16_DENSE_TFLOPS)
     parser.add_argument("--out", type=Path, default=Path("gpu_throughput.json"))
     parser.add_argument("--share", type=_counts, help="packing: trials per GPU, e.g. 1,2,4,8")
@@ -76,7 +88,10 @@ def main() -> int:
         rows = [share(args, n) for n in args.share]
         text = packing_table(rows)
     else:
-        rows = [measure(args, precision) for precision in ("fp32", "bf16")]
+        rows = []
+        for variant in args.variants:
+            rows.append(measure(args, variant))
+            args.out.write_text(json.dumps(rows, indent=2))  # what is done survives a timeout
         text = table(rows)
     print(text)
     args.out.write_text(json.dumps(rows, indent=2))
@@ -86,6 +101,32 @@ def main() -> int:
 
 def _counts(text: str) -> list[int]:
     return [int(n) for n in text.split(",")]
+
+
+VARIANTS = ("eager-fp32", "eager-bf16", "default-bf16", "reduce-overhead-bf16",
+            "reduce-overhead-fp32")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Variant:
+    compile: CompileMode
+    precision: str
+
+    @property
+    def name(self) -> str:
+        return f"{'eager' if self.compile == 'off' else self.compile}-{self.precision}"
+
+
+def _variants(text: str) -> list[Variant]:
+    unknown = sorted(set(text.split(",")) - set(VARIANTS))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown variant {', '.join(unknown)}")
+    return [_variant(name) for name in text.split(",")]
+
+
+def _variant(name: str) -> Variant:
+    mode, precision = name.rsplit("-", 1)
+    return Variant("off" if mode == "eager" else mode, precision)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -101,31 +142,47 @@ class Bench:
     cfg: TrainConfig
 
 
-def measure(args: argparse.Namespace, precision: str) -> dict[str, Any]:
-    bench = prepare(args, precision, steps=args.warmup + args.steps)
+def measure(args: argparse.Namespace, variant: Variant) -> dict[str, Any]:
+    torch._dynamo.reset()  # each variant compiles afresh: its warm-up holds its compilation
+    bench = prepare(args, variant, steps=args.warmup + 2 * args.steps)
+    started = time.perf_counter()
     for _ in range(args.warmup):
         bench.step(next(bench.feed)[0])
     torch.cuda.synchronize()
+    warmup_seconds = time.perf_counter() - started
+    queued = _timed(bench, args.steps, sync=False)
+    synced = _timed(bench, args.steps, sync=True)
+    tflops = 6 * bench.non_embedding_params * queued["tokens_per_s"] / 1e12
+    return {
+        "variant": variant.name, "compile": variant.compile, "precision": variant.precision,
+        "gpu": torch.cuda.get_device_name(), "warmup_seconds": warmup_seconds,
+        "examples_per_s": queued["examples_per_s"], "tokens_per_s": queued["tokens_per_s"],
+        "tokens_per_example": queued["tokens_per_example"],
+        "examples_per_s_synced": synced["examples_per_s"], "params": bench.params,
+        "non_embedding_params": bench.non_embedding_params, "model_tflops": tflops,
+        "mfu": tflops / args.peak_tflops, "peak_tflops_assumed": args.peak_tflops,
+        "steps": args.steps, "warmup_steps": args.warmup,
+        "batch_size": bench.cfg.optim.batch_size, "max_length": bench.cfg.model.max_length,
+        "last_loss": queued["last_loss"], "vocab_size": bench.vocab_size,
+        "attention": bench.attention, "max_allocated_bytes": torch.cuda.max_memory_allocated(),
+    }  # fmt: skip
+
+
+def _timed(bench: Bench, steps: int, sync: bool) -> dict[str, float]:
+    """``steps`` steps; with ``sync`` the host reads each loss's finiteness before going on."""
+    torch.cuda.synchronize()
     started, tokens, examples = time.perf_counter(), 0, 0
-    for _ in range(args.steps):
+    for _ in range(steps):
         batch, size = next(bench.feed)
         tokens += batch["input_ids"].numel()
         loss = bench.step(batch)
+        if sync and not torch.isfinite(loss):
+            raise SystemExit(f"error: the loss is {float(loss)}")
         examples += size
     torch.cuda.synchronize()
     seconds = time.perf_counter() - started
-    tflops = 6 * bench.non_embedding_params * tokens / seconds / 1e12
-    return {
-        "precision": precision, "gpu": torch.cuda.get_device_name(),
-        "examples_per_s": examples / seconds, "tokens_per_s": tokens / seconds,
-        "tokens_per_example": tokens / examples, "params": bench.params,
-        "non_embedding_params": bench.non_embedding_params, "model_tflops": tflops,
-        "mfu": tflops / args.peak_tflops, "peak_tflops_assumed": args.peak_tflops,
-        "steps": args.steps, "batch_size": bench.cfg.optim.batch_size,
-        "max_length": bench.cfg.model.max_length, "last_loss": float(loss),
-        "vocab_size": bench.vocab_size, "attention": bench.attention,
-        "max_allocated_bytes": torch.cuda.max_memory_allocated(),
-    }  # fmt: skip
+    return {"examples_per_s": examples / seconds, "tokens_per_s": tokens / seconds,
+            "tokens_per_example": tokens / examples, "last_loss": float(loss)}  # fmt: skip
 
 
 def share(args: argparse.Namespace, n: int) -> dict[str, Any]:
@@ -153,7 +210,7 @@ def share(args: argparse.Namespace, n: int) -> dict[str, Any]:
 
 def packed_trial(args: argparse.Namespace) -> dict[str, Any]:
     index, n = args.packed
-    bench = prepare(args, "bf16", steps=10**6)
+    bench = prepare(args, Variant("off", "bf16"), steps=10**6)
     for _ in range(args.warmup):
         bench.step(next(bench.feed)[0])
     torch.cuda.synchronize()
@@ -175,11 +232,12 @@ def packed_trial(args: argparse.Namespace) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def prepare(args: argparse.Namespace, precision: str, steps: int) -> Bench:
+def prepare(args: argparse.Namespace, variant: Variant, steps: int) -> Bench:
     cfg = TrainConfig.model_validate({
         "data": {"root": str(args.data), "language": "english"},
         "model": {"encoder": BERT_BASE, "max_length": 64},
-        "optim": {"batch_size": 32, "lr": 1e-4, "precision": precision},
+        "optim": {"batch_size": 32, "lr": 1e-4, "precision": variant.precision,
+                  "compile": variant.compile},
         "device": "cuda", "cache_dir": "off",
     })  # fmt: skip
     device = Workers.current(cfg.device).device
@@ -196,11 +254,13 @@ def prepare(args: argparse.Namespace, precision: str, steps: int) -> Bench:
     objective = Objective.build(cfg.loss, data.labels, emotions.names).to(device)
     optimizer, scheduler = build_optimizer(model, cfg.optim, steps, fused=True)
     model.train()
+    net = compiled(model, cfg.optim.compile)
 
     def step(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        begin_step(cfg.optim.compile)
         labels = batch.pop("labels")
         with forward_precision(device, cfg.optim.precision):
-            output = model(**batch, **inputs)
+            output = net(**batch, **inputs)
         loss = objective(output.logits, labels, output.emotion_states)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -211,30 +271,36 @@ def prepare(args: argparse.Namespace, precision: str, steps: int) -> Bench:
     params = sum(p.numel() for p in model.parameters())
     # BERT's embeddings block: word, position and token-type tables and their LayerNorm.
     dense = params - sum(p.numel() for p in model.encoder.embeddings.parameters())
-    feed = _batches(scored.split, cfg.optim.batch_size, device)
+    length = padded_length(cfg.optim.compile, cfg.model.max_length)
+    feed = _batches(scored.split, cfg.optim.batch_size, device, length)
     attention = model.encoder.config._attn_implementation
     return Bench(step, feed, dense, params, len(tokenizer), attention, cfg)
 
 
-def _batches(split: Any, batch_size: int, device: torch.device) -> Iterator[tuple[dict, int]]:
+def _batches(
+    split: Any, batch_size: int, device: torch.device, length: int | None
+) -> Iterator[tuple[dict, int]]:
     """Shuffled batches on the device, endlessly; each with its number of examples."""
     shuffle = torch.Generator().manual_seed(0)
     while True:
         order = torch.randperm(len(split), generator=shuffle)
         for rows in batch_rows(len(split), batch_size, order):
             if len(rows) == batch_size:  # a short last batch would skew the per-step numbers
-                yield to_device(collate(split, rows), device), len(rows)
+                yield to_device(collate(split, rows, length), device), len(rows)
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'precision':<10}{'examples/s':>12}{'tokens/s':>12}{'TFLOP/s':>10}{'MFU':>8}"]
+    lines = [f"{'variant':<22}{'warm-up s':>10}{'examples/s':>12}{'synced':>9}{'tokens/s':>10}"
+             f"{'TFLOP/s':>9}{'MFU':>7}{'GiB':>6}"]  # fmt: skip
     for row in rows:
-        lines.append(f"{row['precision']:<10}{row['examples_per_s']:>12.1f}"
-                     f"{row['tokens_per_s']:>12.0f}{row['model_tflops']:>10.1f}"
-                     f"{row['mfu']:>8.1%}")  # fmt: skip
+        lines.append(f"{row['variant']:<22}{row['warmup_seconds']:>10.1f}"
+                     f"{row['examples_per_s']:>12.1f}{row['examples_per_s_synced']:>9.1f}"
+                     f"{row['tokens_per_s']:>10.0f}{row['model_tflops']:>9.1f}{row['mfu']:>7.1%}"
+                     f"{row['max_allocated_bytes'] / 2**30:>6.1f}")  # fmt: skip
     peak = rows[0]["peak_tflops_assumed"]
     gpu = rows[0]["gpu"]
-    lines.append(f"{gpu}; attention {rows[0]['attention']}")
+    lines.append(f"{gpu}; attention {rows[0]['attention']}; synced: one host sync a step, as "
+                 "emotrain.train; reduce-overhead pads to 64 tokens")  # fmt: skip
     lines.append(f"MFU = 6 x {rows[0]['non_embedding_params']:,} non-embedding params x "
                  f"tokens/s / {peak} TFLOP/s (dense BF16 peak assumed)")  # fmt: skip
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, model_validator
 
+from emotrain.compilation import CompileMode
 from emotrain.data.config import DataConfig
 from emotrain.device import DeviceChoice, Precision
 from emotrain.emotions import SEMEVAL_EMOTIONS
@@ -46,6 +47,15 @@ class OptimConfig(Section):
     precision: Precision = Field(
         default="fp32",
         description="fp32, or bf16 autocast of the forward pass (CUDA only; the loss stays fp32)",
+    )
+    # Part of the config key: compiled kernels round differently and draw other dropout masks.
+    compile: CompileMode = Field(
+        default="off",
+        description="torch.compile the training forward and backward (evaluation stays eager): "
+        "default fuses kernels; reduce-overhead also replays each step as a CUDA graph, with "
+        "batches padded to model.max_length (CUDA only; 5.8x eager bf16 steps for bert-base "
+        "on an H100). For GPU trials, which eager PyTorch leaves waiting on the host; the "
+        "first steps compile (36 s for bert-base with CUDA graphs)",
     )
 
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from transformers import get_linear_schedule_with_warmup
 
 from emotrain.checkpoint import save_model
+from emotrain.compilation import begin_step, check_compile, compiled, padded_length
 from emotrain.config import EvalConfig, OptimConfig, TrainConfig
 from emotrain.cost import CostMeter, RunCost
 from emotrain.data.batches import batch_rows, collate
@@ -92,6 +93,7 @@ def train(
         torch.set_num_threads(cfg.threads)
     workers = Workers.current(cfg.device)  # first: a wrong device fails before any work
     check_precision(cfg.optim.precision, workers.device)
+    check_compile(cfg.optim.compile, workers.device)
     seed_everything(cfg.seed)
 
     data = load_splits(cfg.data, cache_dir=_cache_dir(cfg, "data"))
@@ -123,6 +125,9 @@ def train(
     train_size = len(train_split.split)
 
     net = workers.wrap(model)  # DDP when torch.distributed is initialised, else the model
+    # An epoch's short last batch runs eager: one more shape would mean one more compilation.
+    fast = compiled(net, cfg.optim.compile)
+    length = padded_length(cfg.optim.compile, cfg.model.max_length)
     tracker = _Tracker(cfg, workers)
 
     def scores(split: ScoredSplit) -> dict[str, float]:
@@ -143,10 +148,12 @@ def train(
             order = length_grouped(order, train_split.split.lengths, cfg.optim.batch_size, shuffle)
         for step, rows in enumerate(batch_rows(train_size, cfg.optim.batch_size, order), 1):
             mine, weight = workers.shard(rows)
-            batch = to_device(collate(train_split.split, mine), workers.device)
+            begin_step(cfg.optim.compile)
+            batch = to_device(collate(train_split.split, mine, length), workers.device)
             labels = batch.pop("labels")
+            forward = fast if len(rows) == cfg.optim.batch_size else net
             with forward_precision(workers.device, cfg.optim.precision):
-                output = net(**batch, **train_inputs)
+                output = forward(**batch, **train_inputs)
             loss = objective(output.logits, labels, output.emotion_states)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(f"loss is {loss.item()} at epoch {epoch}, step {step}")

@@ -38,6 +38,8 @@ def check_inputs(sweep: Sweep) -> Findings:
         findings.errors.append(str(sweep.layers.problem(field_path, message)))
     for field_path, name in dict.fromkeys(_encoder_names(sweep)):
         _check_encoder(sweep, field_path, name, findings)
+    for field_path, message in dict.fromkeys(_gpu_only_problems(sweep)):
+        findings.errors.append(str(sweep.layers.problem(field_path, message)))
     return findings
 
 
@@ -96,6 +98,28 @@ def _encoder_names(sweep: Sweep) -> list[tuple[FieldPath, str]]:
         if encoder.name is not None:
             names.append((_owner(params, cell, blame, "model.encoder.name"), encoder.name))
     return names
+
+
+def _gpu_only_problems(sweep: Sweep) -> list[tuple[FieldPath, str]]:
+    """Options every trial would refuse at its start without a GPU."""
+    gpus = sweep.spec.resources.gpus_per_process
+    problems = []
+    for cell, params, blame in sweep.probes():
+        config = sweep.train_config(cell, params, sweep.spec.seeds[0])
+        for option, value, needs in (
+            ("optim.precision", config.optim.precision, "bf16"),
+            ("optim.compile", config.optim.compile, "reduce-overhead"),
+        ):
+            if value != needs:
+                continue
+            if not gpus:
+                why = f"{needs} needs a CUDA GPU, but resources.gpus is 0"
+            elif config.device == "cpu":
+                why = f"{needs} needs a CUDA GPU, but device is cpu"
+            else:
+                continue
+            problems.append((_owner(params, cell, blame, option), why))
+    return problems
 
 
 def _check_encoder(sweep: Sweep, field_path: FieldPath, name: str, findings: Findings) -> None:

@@ -113,6 +113,26 @@ def test_a_dry_run_checks_resources_against_this_machine(
     assert capsys.readouterr().err.startswith(f"error: {path}: {expected}")
 
 
+@pytest.mark.parametrize(
+    ("option", "value"), [("precision", "bf16"), ("compile", "reduce-overhead")]
+)
+def test_gpu_only_options_without_gpus_are_named_before_any_trial(
+    tmp_path: Path, option: str, value: str, capsys: pytest.CaptureFixture
+) -> None:
+    path = _sweep(tmp_path, **{f"base__optim__{option}": value})
+    assert main([str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"error: {path}: base.optim.{option}: {value} needs a CUDA GPU, but resources.gpus is 0"
+    ]
+    cpu = _sweep(tmp_path, **{f"base__optim__{option}": value, "resources__gpus": 1},
+                 base__device="cpu")  # fmt: skip
+    main([str(cpu), "--dry-run"])
+    assert f"base.optim.{option}: {value} needs a CUDA GPU, but device is cpu" in (
+        capsys.readouterr().err
+    )
+
+
 def test_a_run_asking_more_gpus_than_the_cluster_has_fails_before_tune(tmp_path: Path) -> None:
     path = _sweep(tmp_path, resources__gpus=4)
     done = subprocess.run(

@@ -90,11 +90,11 @@ def batch_rows(
         yield order[start : start + batch_size].tolist()
 
 
-def collate(split: EncodedSplit, rows: list[int]) -> dict[str, torch.Tensor]:
-    """The examples ``rows`` padded to the longest of them."""
-    input_ids = pad_sequence(
-        [split.input_ids[i] for i in rows], batch_first=True, padding_value=split.pad_id
-    )
+def collate(
+    split: EncodedSplit, rows: list[int], length: int | None = None
+) -> dict[str, torch.Tensor]:
+    """The examples ``rows`` padded to the longest of them, or to ``length`` tokens."""
+    input_ids = _padded([split.input_ids[i] for i in rows], split.pad_id, length)
     lengths = torch.tensor([len(split.input_ids[i]) for i in rows])
     batch = {
         "input_ids": input_ids,
@@ -102,7 +102,12 @@ def collate(split: EncodedSplit, rows: list[int]) -> dict[str, torch.Tensor]:
         "labels": split.labels[rows],
     }
     if split.token_type_ids is not None:
-        batch["token_type_ids"] = pad_sequence(
-            [split.token_type_ids[i] for i in rows], batch_first=True, padding_value=0
-        )
+        batch["token_type_ids"] = _padded([split.token_type_ids[i] for i in rows], 0, length)
     return batch
+
+
+def _padded(rows: list[torch.Tensor], value: int, length: int | None) -> torch.Tensor:
+    batch = pad_sequence(rows, batch_first=True, padding_value=value)
+    if length is None:
+        return batch
+    return torch.nn.functional.pad(batch, (0, length - batch.shape[1]), value=value)

@@ -1,0 +1,89 @@
+"""``optim.compile``: compiled training matches eager training, keeps the model's own weights,
+and refuses CUDA graphs without CUDA; batches padded to a fixed length."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from emotrain import train
+from emotrain.compilation import padded_length
+from emotrain.config import TrainConfig
+from emotrain.data.batches import EncodedSplit, collate
+
+# Compiling the tiny encoder's forward and backward takes about a minute on 2 CPUs.
+pytestmark = pytest.mark.slow(minutes=2)
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def _config(semeval_root: Path, compile: str, **changes: Any) -> dict[str, Any]:
+    # Dropout 0: inductor draws dropout masks its own way, so only dropout-free runs can match.
+    config = {
+        "data": {"root": str(semeval_root), "train_limit": 151, "eval_limit": 61},
+        "model": {"encoder": {"tiny": "bert", "dropout": 0.0}, "dropout": 0.0},
+        "loss": {"local": "intra", "weights": "rho", "alpha": 0.2},
+        "optim": {"max_epochs": 2, "lr": 3e-3, "batch_size": 15, "compile": compile},
+        "seed": 5,
+        "threads": 2,
+        "cache_dir": "off",
+    }
+    return config | changes
+
+
+def _assert_same_training(compiled: Any, eager: Any) -> None:
+    assert compiled.config_key != eager.config_key  # other kernels: another configuration
+    for mine, theirs in zip(compiled.history, eager.history, strict=True):
+        assert mine["train_loss"] == pytest.approx(theirs["train_loss"], rel=1e-3)
+        assert mine["dev_jaccard"] == pytest.approx(theirs["dev_jaccard"], abs=0.02)
+
+
+def test_compiled_training_matches_eager_and_saves_plain_weights(
+    semeval_root: Path, tmp_path: Path
+) -> None:
+    eager = train(_config(semeval_root, "off", output_dir=str(tmp_path / "eager")))
+    compiled = train(_config(semeval_root, "default", output_dir=str(tmp_path / "compiled")))
+    _assert_same_training(compiled, eager)
+    # The saved weights are the model's own: no torch.compile wrapper in their names.
+    saved = {frozenset(load_file(p)) for p in (tmp_path / "compiled").glob("*.safetensors")}
+    plain = {frozenset(load_file(p)) for p in (tmp_path / "eager").glob("*.safetensors")}
+    assert saved == plain and saved
+
+
+def test_cuda_graphs_without_cuda_are_refused_by_name(semeval_root: Path) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("checks a machine without CUDA")
+    with pytest.raises(ValueError, match=r"^optim\.compile: reduce-overhead replays CUDA graphs"):
+        train(_config(semeval_root, "reduce-overhead"))
+
+
+def test_batches_pad_to_a_fixed_length_for_cuda_graphs() -> None:
+    rows = [torch.tensor([101, 7, 8, 102]), torch.tensor([101, 9, 102])]
+    split = EncodedSplit(rows, [torch.zeros(4, dtype=torch.long), torch.ones(3, dtype=torch.long)],
+                         torch.eye(2), [[1], [2]], pad_id=0)  # fmt: skip
+    batch = collate(split, [0, 1], length=6)
+    assert batch["input_ids"].tolist() == [[101, 7, 8, 102, 0, 0], [101, 9, 102, 0, 0, 0]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1, 1, 0, 0], [1, 1, 1, 0, 0, 0]]
+    assert batch["token_type_ids"].tolist() == [[0, 0, 0, 0, 0, 0], [1, 1, 1, 0, 0, 0]]
+    assert collate(split, [0, 1])["input_ids"].shape == (2, 4)  # else each batch's longest
+    assert padded_length("reduce-overhead", 64) == 64
+    assert padded_length("default", 64) is None
+
+
+@needs_cuda
+@pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
+def test_compiled_training_on_the_gpu_matches_eager(semeval_root: Path, mode: str) -> None:
+    eager = train(_config(semeval_root, "off", device="cuda"))
+    compiled = train(_config(semeval_root, mode, device="cuda"))
+    assert compiled.cost.gpu_max_allocated_bytes  # it really ran on the GPU
+    _assert_same_training(compiled, eager)
+
+
+def test_compile_is_part_of_the_config_key(semeval_root: Path) -> None:
+    keys = {TrainConfig.model_validate(_config(semeval_root, mode)).config_key()
+            for mode in ("off", "default", "reduce-overhead")}  # fmt: skip
+    assert len(keys) == 3
