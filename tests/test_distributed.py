@@ -1,4 +1,5 @@
-"""Data-parallel training on the CPU (gloo, 2 processes) matches one process for the same seed."""
+"""Data-parallel training on the CPU (gloo, 2 processes) matches one process for the same seed,
+eager and compiled (``optim.compile``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import torch.multiprocessing as mp
 from torch import distributed as dist
 
 from emotrain import train
+
+pytestmark = pytest.mark.slow(minutes=1.5)  # on 2 CPUs, compiling included: see conftest.py
 
 
 def _config(semeval_root: Path) -> dict[str, Any]:
@@ -47,8 +50,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_two_gloo_workers_match_one_process(semeval_root: Path, tmp_path: Path) -> None:
+# Compiled: DDP splits the compiled graph at its gradient buckets (torch's DDPOptimizer).
+@pytest.mark.parametrize("compile", ["off", "default"])
+def test_two_gloo_workers_match_one_process(
+    semeval_root: Path, tmp_path: Path, compile: str
+) -> None:
     config = _config(semeval_root)
+    config["optim"]["compile"] = compile
     single = train(config)
     mp.spawn(_worker, args=(2, _free_port(), config, str(tmp_path)), nprocs=2, join=True)
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
