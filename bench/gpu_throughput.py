@@ -143,7 +143,6 @@ class Bench:
 
 
 def measure(args: argparse.Namespace, variant: Variant) -> dict[str, Any]:
-    torch._dynamo.reset()  # each variant compiles afresh: its warm-up holds its compilation
     bench = prepare(args, variant, steps=args.warmup + 2 * args.steps)
     started = time.perf_counter()
     for _ in range(args.warmup):
@@ -254,7 +253,7 @@ def prepare(args: argparse.Namespace, variant: Variant, steps: int) -> Bench:
     objective = Objective.build(cfg.loss, data.labels, emotions.names).to(device)
     optimizer, scheduler = build_optimizer(model, cfg.optim, steps, fused=True)
     model.train()
-    net = compiled(model, cfg.optim.compile)
+    net = compiled(model, cfg.optim.compile, variant.name)
 
     def step(batch: dict[str, torch.Tensor]) -> torch.Tensor:
         begin_step(cfg.optim.compile)

@@ -36,10 +36,22 @@ def check_compile(mode: CompileMode, device: torch.device) -> None:
         )
 
 
-def compiled(net: torch.nn.Module, mode: CompileMode) -> torch.nn.Module:
-    """The module the training steps call (the weights stay the model's own)."""
+_compiled_for: str | None = None  # what this process compiled last (see ``compiled``)
+
+
+def compiled(net: torch.nn.Module, mode: CompileMode, graph_key: str) -> torch.nn.Module:
+    """The module the training steps call (the weights stay the model's own).
+
+    ``graph_key`` names what shapes the compiled code: the model, its inputs and precision. A
+    process that trains again with the same key (a reused Ray worker's next trial) reuses the
+    code it compiled; another key drops it first. Kept, it would hold its CUDA graphs' memory,
+    and past torch's recompile limit every model would silently run eager."""
+    global _compiled_for
     if mode == "off":
         return net
+    if graph_key != _compiled_for:
+        torch._dynamo.reset()
+        _compiled_for = graph_key
     return torch.compile(net, mode=mode)
 
 

@@ -8,6 +8,7 @@ passes its own ``report``.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -126,7 +127,7 @@ def train(
 
     net = workers.wrap(model)  # DDP when torch.distributed is initialised, else the model
     # An epoch's short last batch runs eager: one more shape would mean one more compilation.
-    fast = compiled(net, cfg.optim.compile)
+    fast = compiled(net, cfg.optim.compile, _graph_key(cfg))
     length = padded_length(cfg.optim.compile, cfg.model.max_length)
     tracker = _Tracker(cfg, workers)
 
@@ -268,6 +269,13 @@ def _cache_dir(cfg: TrainConfig, kind: str) -> Path | None:
     if cfg.cache_dir == "off":
         return None
     return (cfg.cache_dir or default_cache_dir()) / kind
+
+
+def _graph_key(cfg: TrainConfig) -> str:
+    """What shapes the compiled training step: the model, the data and emotions it reads, the
+    precision and the compile mode (not the seed, the losses or the learning rates)."""
+    shaping = [part.model_dump(mode="json") for part in (cfg.model, cfg.data, cfg.transfer)]
+    return json.dumps([*shaping, cfg.optim.precision, cfg.optim.compile, cfg.stage])
 
 
 def _frozen_embeddings(

@@ -10,14 +10,15 @@ from typing import Any
 import pytest
 import torch
 from safetensors.torch import load_file
+from torch._dynamo.utils import counters
 
 from emotrain import train
 from emotrain.compilation import padded_length
 from emotrain.config import TrainConfig
 from emotrain.data.batches import EncodedSplit, collate
 
-# Compiling the tiny encoder's forward and backward takes about a minute on 2 CPUs.
-pytestmark = pytest.mark.slow(minutes=2)
+# Each compilation of the tiny encoder's forward and backward takes up to a minute on 2 CPUs.
+pytestmark = pytest.mark.slow(minutes=4)
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -53,6 +54,26 @@ def test_compiled_training_matches_eager_and_saves_plain_weights(
     saved = {frozenset(load_file(p)) for p in (tmp_path / "compiled").glob("*.safetensors")}
     plain = {frozenset(load_file(p)) for p in (tmp_path / "eager").glob("*.safetensors")}
     assert saved == plain and saved
+
+
+def test_a_process_reuses_compiled_code_for_the_same_model_only(semeval_root: Path) -> None:
+    """A reused Ray worker's next trial: same model, no new graph; another model replaces the
+    compiled code (kept, it would pile up until torch silently ran every model eager)."""
+    small = {"train_limit": 45, "eval_limit": 30}
+
+    def graphs_after(**changes: Any) -> int:
+        config = _config(semeval_root, "default", **changes)
+        train(
+            config | {"data": config["data"] | small, "optim": config["optim"] | {"max_epochs": 1}}
+        )
+        return counters["stats"]["unique_graphs"]
+
+    first = graphs_after(seed=1)
+    assert graphs_after(seed=2, loss={"local": "none"}) == first  # reused: nothing compiled
+    wider = {"encoder": {"tiny": "bert", "dropout": 0.0, "hidden_size": 32}, "dropout": 0.0}
+    other = graphs_after(model=wider)
+    assert other > first
+    assert graphs_after(seed=3) > other  # the first model's code was dropped: compiled again
 
 
 def test_cuda_graphs_without_cuda_are_refused_by_name(semeval_root: Path) -> None:
