@@ -20,7 +20,8 @@ Demux on an H100, 36 s with CUDA graphs, then 5.8x the eager bf16 steps; 115 s w
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import torch
 
@@ -39,8 +40,22 @@ def check_compile(mode: CompileMode, device: torch.device) -> None:
 _compiled_for: str | None = None  # what this process compiled last (see ``compiled``)
 
 
-def compiled(net: torch.nn.Module, mode: CompileMode, graph_key: str) -> torch.nn.Module:
-    """The module the training steps call (the weights stay the model's own).
+class CompileFailed(ValueError):
+    """torch.compile could not build the step on this machine (no C++ compiler, no Triton)."""
+
+
+def _compile_errors() -> tuple[type[Exception], ...]:
+    """What torch raises when its backend cannot compile (InductorError wraps inductor's own);
+    imported only when something was raised: torch._dynamo adds a second to every import."""
+    from torch._dynamo.exc import BackendCompilerFailed
+    from torch._inductor.exc import InductorError
+
+    return BackendCompilerFailed, InductorError
+
+
+def compiled(net: torch.nn.Module, mode: CompileMode, graph_key: str) -> Callable[..., Any]:
+    """What the training steps call: ``net`` itself, or compiled (the weights stay its own).
+    A compilation that fails at the first step is a one-line ``CompileFailed``.
 
     ``graph_key`` names what shapes the compiled code: the model, its inputs and precision. A
     process that trains again with the same key (a reused Ray worker's next trial) reuses the
@@ -52,7 +67,18 @@ def compiled(net: torch.nn.Module, mode: CompileMode, graph_key: str) -> torch.n
     if graph_key != _compiled_for:
         torch._dynamo.reset()
         _compiled_for = graph_key
-    return torch.compile(net, mode=mode)
+    step = torch.compile(net, mode=mode)
+
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return step(*args, **kwargs)
+        except _compile_errors() as err:
+            cause = str(err).strip().splitlines()[0]
+            raise CompileFailed(
+                f"optim.compile: {mode} could not compile on this machine: {cause}"
+            ) from err
+
+    return forward
 
 
 def padded_length(mode: CompileMode, max_length: int) -> int | None:

@@ -4,11 +4,15 @@ training: tests/test_distributed.py."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+import yaml
 from safetensors.torch import load_file
 from torch._dynamo.utils import counters
 
@@ -81,6 +85,27 @@ def test_cuda_graphs_without_cuda_are_refused_by_name(semeval_root: Path) -> Non
         pytest.skip("checks a machine without CUDA")
     with pytest.raises(ValueError, match=r"^optim\.compile: reduce-overhead replays CUDA graphs"):
         train(_config(semeval_root, "reduce-overhead"))
+
+
+def test_a_machine_that_cannot_compile_fails_in_one_line(
+    semeval_root: Path, tmp_path: Path
+) -> None:
+    """No C++ compiler for inductor's CPU kernels (a fresh kernel cache: nothing to reuse)."""
+    config = _config(semeval_root, "default", device="cpu")
+    config["data"] |= {"train_limit": 30, "eval_limit": 20}
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env = os.environ | {"CXX": str(tmp_path / "no-compiler"),
+                        "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "kernels")}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "emotrain.train", "--config", str(path)],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-3000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error")]
+    assert errors == [done.stderr.strip().splitlines()[-1]]  # the last line, and the only one
+    assert errors[0].startswith("error: optim.compile: default could not compile on this machine:")
+    assert "C++ compiler" in errors[0]
 
 
 def test_batches_pad_to_a_fixed_length_for_cuda_graphs() -> None:
