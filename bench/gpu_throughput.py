@@ -9,7 +9,8 @@ evaluations. Each variant is timed twice over ``--steps`` steps: queued freely, 
 loss's finiteness after every step as ``emotrain.train`` does (one host sync a step). Prints
 one row per variant (the warm-up's seconds hold the compilation) and writes them as JSON.
 
-Packing (``--share 1,2,4,8``): N such bf16 trainings at once on the one GPU, each in its own
+Packing (``--share 1,2,4,8``): N such trainings (``--share-variant``, eager bf16 unless named)
+at once on the one GPU, each in its own
 process, as Ray places N trials of ``resources.gpus: 1/N`` (each sees the same device). Every
 process warms up, waits for the others, then counts the examples it trains in the same
 ``--window`` seconds (synchronising after each step so that only finished steps count).
@@ -24,6 +25,7 @@ an H100 PCIe peaks at 756 BF16): pass --peak-tflops for another card.
     python bench/gpu_throughput.py --data ../shared/data/semeval2018-ec [--steps 300]
     python bench/gpu_throughput.py --variants eager-bf16,reduce-overhead-bf16
     python bench/gpu_throughput.py --data ../shared/data/semeval2018-ec --share 1,2,4,8
+    python bench/gpu_throughput.py --share 1,2,4 --share-variant reduce-overhead-bf16
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ def main() -> int:
     parser.add_argument("--peak-tflops", type=float, default=H100_BF16_DENSE_TFLOPS)
     parser.add_argument("--out", type=Path, default=Path("gpu_throughput.json"))
     parser.add_argument("--share", type=_counts, help="packing: trials per GPU, e.g. 1,2,4,8")
+    parser.add_argument("--share-variant", type=_variant_name, default="eager-bf16",
+                        help="packing: the variant each packed trial trains")  # fmt: skip
     parser.add_argument("--window", type=float, default=20.0, help="packing: seconds counted")
     # Internal: one packed trial (index, of N), meeting the others in a barrier folder.
     parser.add_argument("--packed", type=int, nargs=2, help=argparse.SUPPRESS)
@@ -122,6 +126,11 @@ def _variants(text: str) -> list[Variant]:
     if unknown:
         raise argparse.ArgumentTypeError(f"unknown variant {', '.join(unknown)}")
     return [_variant(name) for name in text.split(",")]
+
+
+def _variant_name(name: str) -> str:
+    _variants(name)  # one known name
+    return name
 
 
 def _variant(name: str) -> Variant:
@@ -189,7 +198,8 @@ def share(args: argparse.Namespace, n: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as barrier:
         outs = [Path(barrier) / f"trial{i}.json" for i in range(n)]
         common = [sys.executable, __file__, "--data", str(args.data), "--warmup",
-                  str(args.warmup), "--window", str(args.window), "--barrier", barrier]  # fmt: skip
+                  str(args.warmup), "--window", str(args.window), "--barrier", barrier,
+                  "--share-variant", args.share_variant]  # fmt: skip
         procs = [
             subprocess.Popen([*common, "--packed", str(i), str(n), "--out", str(out)])
             for i, out in enumerate(outs)
@@ -199,7 +209,7 @@ def share(args: argparse.Namespace, n: int) -> dict[str, Any]:
         trials = [json.loads(out.read_text()) for out in outs]
     total = sum(t["examples_per_s"] for t in trials)
     return {
-        "trials_per_gpu": n, "gpu": trials[0]["gpu"], "precision": "bf16",
+        "trials_per_gpu": n, "gpu": trials[0]["gpu"], "variant": args.share_variant,
         "examples_per_s_per_trial": total / n, "examples_per_s_total": total,
         "slowest_trial": min(t["examples_per_s"] for t in trials),
         "max_allocated_bytes_per_trial": max(t["max_allocated_bytes"] for t in trials),
@@ -209,7 +219,7 @@ def share(args: argparse.Namespace, n: int) -> dict[str, Any]:
 
 def packed_trial(args: argparse.Namespace) -> dict[str, Any]:
     index, n = args.packed
-    bench = prepare(args, Variant("off", "bf16"), steps=10**6)
+    bench = prepare(args, _variant(args.share_variant), steps=10**6)
     for _ in range(args.warmup):
         bench.step(next(bench.feed)[0])
     torch.cuda.synchronize()
@@ -314,7 +324,8 @@ def packing_table(rows: list[dict[str, Any]]) -> str:
                      f"{row['slowest_trial']:>10.1f}{row['examples_per_s_total']:>12.1f}"
                      f"{row['examples_per_s_total'] / alone:>11.2f}x"
                      f"{row['max_allocated_bytes_per_trial'] / 2**30:>11.1f}")  # fmt: skip
-    lines.append(f"{rows[0]['gpu']}; bf16, batch 32, 64 tokens, {rows[0]['window_s']:.0f} s "
+    lines.append(f"{rows[0]['gpu']}; {rows[0]['variant']}, batch 32, 64 tokens, "
+                 f"{rows[0]['window_s']:.0f} s "
                  "counted while all trials run")  # fmt: skip
     return "\n".join(lines)
 

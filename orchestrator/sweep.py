@@ -227,7 +227,8 @@ class SweepSpec(_Strict):
         default=None,
         gt=0,
         description="kill and retry a trial that sends no report for this long (train reports "
-        "after each evaluation: see eval.every_steps); none by default",
+        "after each evaluation: see eval.every_steps; with optim.compile the first report also "
+        "waits for the compilation); none by default",
     )
     storage: Path = Field(
         default=Path("results"),
