@@ -8,13 +8,17 @@ metric is already checked when the sweep file is validated.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emotrain.config import TrainConfig
 from emotrain.data.loading import missing_files
 from emotrain.eval_targets import cluster_problem
 from orchestrator.layers import FieldPath
 from orchestrator.sweep import Cell, Scalar, Sweep
+
+Probe = tuple[Cell, dict[str, Scalar], FieldPath]  # a cell, its searched values, whom to blame
 
 
 @dataclass(frozen=True)
@@ -75,10 +79,15 @@ def local_capacity() -> list[Capacity]:
     return [Capacity(float(cpus or 1), float(torch.cuda.device_count()))]
 
 
+def _probe_configs(sweep: Sweep) -> Iterator[tuple[Probe, TrainConfig]]:
+    """Each probe of the sweep (``Sweep.probes``) with the training configuration it makes."""
+    for cell, params, blame in sweep.probes():
+        yield (cell, params, blame), sweep.train_config(cell, params, sweep.spec.seeds[0])
+
+
 def _data_problems(sweep: Sweep) -> list[tuple[FieldPath, str]]:
     problems = []
-    for cell, params, blame in sweep.probes():
-        config = sweep.train_config(cell, params, sweep.spec.seeds[0])
+    for (cell, params, blame), config in _probe_configs(sweep):
         missing = missing_files(config.data)
         if (target := config.transfer.eval_data) is not None:
             missing += [(f"transfer.eval_{o}", why) for o, why in missing_files(target)]
@@ -93,8 +102,8 @@ def _data_problems(sweep: Sweep) -> list[tuple[FieldPath, str]]:
 
 def _encoder_names(sweep: Sweep) -> list[tuple[FieldPath, str]]:
     names = []
-    for cell, params, blame in sweep.probes():
-        encoder = sweep.train_config(cell, params, sweep.spec.seeds[0]).model.encoder
+    for (cell, params, blame), config in _probe_configs(sweep):
+        encoder = config.model.encoder
         if encoder.name is not None:
             names.append((_owner(params, cell, blame, "model.encoder.name"), encoder.name))
     return names
@@ -104,8 +113,7 @@ def _gpu_only_problems(sweep: Sweep) -> list[tuple[FieldPath, str]]:
     """Options every trial would refuse at its start without a GPU."""
     gpus = sweep.spec.resources.gpus_per_process
     problems = []
-    for cell, params, blame in sweep.probes():
-        config = sweep.train_config(cell, params, sweep.spec.seeds[0])
+    for (cell, params, blame), config in _probe_configs(sweep):
         for option, value, needs in (
             ("optim.precision", config.optim.precision, "bf16"),
             ("optim.compile", config.optim.compile, "reduce-overhead"),

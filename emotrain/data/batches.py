@@ -95,7 +95,7 @@ def collate(
 ) -> dict[str, torch.Tensor]:
     """The examples ``rows`` padded to the longest of them, or to ``length`` tokens."""
     input_ids = _padded([split.input_ids[i] for i in rows], split.pad_id, length)
-    lengths = torch.tensor([len(split.input_ids[i]) for i in rows])
+    lengths = split.lengths[rows]
     batch = {
         "input_ids": input_ids,
         "attention_mask": (torch.arange(input_ids.shape[1]) < lengths[:, None]).long(),
