@@ -21,10 +21,16 @@ from orchestrator.tune_run import MONITOR_SCRIPT, ray_session
 def pid() -> int:
     return os.getpid()
 
+def is_monitor(process: psutil.Process) -> bool:
+    try:
+        return any(part.endswith(MONITOR_SCRIPT) for part in process.cmdline())
+    except psutil.NoSuchProcess:  # an idle worker Ray let go meanwhile
+        return False
+
 with ray_session(None):
     ray.get(pid.remote())  # a worker process too
     started = psutil.Process().children(recursive=True)
-    monitors = [p.pid for p in started if any(a.endswith(MONITOR_SCRIPT) for a in p.cmdline())]
+    monitors = [p.pid for p in started if is_monitor(p)]
 print(json.dumps({"started": [p.pid for p in started], "monitors": monitors}))
 """
 
