@@ -114,19 +114,16 @@ def _gpu_only_problems(sweep: Sweep) -> list[tuple[FieldPath, str]]:
     gpus = sweep.spec.resources.gpus_per_process
     problems = []
     for (cell, params, blame), config in _probe_configs(sweep):
+        if gpus and config.device != "cpu":
+            continue
+        no_gpu = "device is cpu" if gpus else "resources.gpus is 0"
         for option, value, needs in (
             ("optim.precision", config.optim.precision, "bf16"),
             ("optim.compile", config.optim.compile, "reduce-overhead"),
         ):
-            if value != needs:
-                continue
-            if not gpus:
-                why = f"{needs} needs a CUDA GPU, but resources.gpus is 0"
-            elif config.device == "cpu":
-                why = f"{needs} needs a CUDA GPU, but device is cpu"
-            else:
-                continue
-            problems.append((_owner(params, cell, blame, option), why))
+            if value == needs:
+                why = f"{needs} needs a CUDA GPU, but {no_gpu}"
+                problems.append((_owner(params, cell, blame, option), why))
     return problems
 
 
