@@ -35,10 +35,12 @@ Times, all wall clock:
 - for reference, a bare ``ray.init()`` + ``ray.shutdown()`` in a fresh process.
 
 The tokenized-data cache is off everywhere (``cache_dir: off``), so that every training does
-the same work. With ``--repeats N`` every sweep and loop runs N times, interleaved (sweeps, then
-loops, round after round), and each figure is the median of its N values: on a small shared
-machine one run's trainings vary by 10-20% from the next's. Prints a table and writes the
-figures (and every round's) as JSON:
+the same work. With ``--repeats N`` every sweep and loop runs N times, and each figure is the
+median of its N values: on a small shared machine one run's trainings vary by 10-20% from the
+next's, minutes later. So each loop runs right beside its own sweeps (those with its threads
+per trial), after them in even rounds and before them in odd ones (on the configs of the round
+before, the same trainings), and every ratio is taken within its round. Prints a table and
+writes the figures (and every round's) as JSON:
 
     python bench/orchestration_overhead.py [--epochs 2] [--variants cpus2-reuse,...] \
         [--repeats 1] [--out F]
@@ -104,7 +106,11 @@ def main() -> int:
 def measure(folder: Path, names: list[str], epochs: int, repeats: int) -> dict[str, Any]:
     load_before = load_average()
     ray_alone = bare_ray()
-    rounds = [one_round(folder / f"round{index}", names, epochs) for index in range(repeats)]
+    rounds: list[dict[str, Any]] = []
+    for index in range(repeats):
+        # Odd rounds run each loop before its sweeps, on the configs of the round before.
+        previous = rounds[-1]["experiments"] if index % 2 else None
+        rounds.append(one_round(folder / f"round{index}", names, epochs, previous))
     packing = [r["cpus1_over_cpus2_startup_excluded"] for r in rounds]
     return {
         "trials": CELLS * len(SEEDS),
@@ -114,25 +120,35 @@ def measure(folder: Path, names: list[str], epochs: int, repeats: int) -> dict[s
         "loops": {key: medians([r["loops"][key] for r in rounds]) for key in rounds[0]["loops"]},
         "sweeps": {name: medians([r["sweeps"][name] for r in rounds]) for name in names},
         "cpus1_over_cpus2_startup_excluded": None if None in packing else median(packing),
-        "rounds": rounds,
+        "rounds": [{key: r[key] for key in r if key != "experiments"} for r in rounds],
         "machine": machine(),
         "load_average_before": load_before,
         "load_average_after": load_average(),
     }
 
 
-def one_round(folder: Path, names: list[str], epochs: int) -> dict[str, Any]:
-    """Every sweep, then the loops of their trainings (one per thread count); the ratios of
-    this round's sweeps to this round's loops."""
-    sweeps = {name: run_sweep(folder / name, VARIANTS[name], epochs) for name in names}
-    loops = {}
+def one_round(
+    folder: Path, names: list[str], epochs: int, previous: dict[int, Path] | None
+) -> dict[str, Any]:
+    """For each thread count: its sweeps and, right beside them, the loop of their trainings
+    (after them, or before them on ``previous``'s configs, the same trainings); the ratios of
+    this round's sweeps to the loop beside them. Runs minutes apart on a shared machine differ
+    by more than the overhead measured, so each sweep is compared with its neighbour, and
+    alternating the order cancels a steady drift."""
+    folder.mkdir(parents=True)
+    sweeps, loops, experiments = {}, {}, {}
     for threads in sorted({VARIANTS[name].cpus for name in names}, reverse=True):
-        # The configs of the first sweep with that many threads per trial (reuse or not,
-        # they are the same configs).
-        source = next(name for name in names if VARIANTS[name].cpus == threads)
-        experiment = folder / source / "results" / "overhead"
-        loop = run_loop(folder, experiment, threads)
-        loop["metrics_equal_sweep"] = same_metrics(experiment, loop.pop("metrics"))
+        group = [name for name in names if VARIANTS[name].cpus == threads]
+        loop = None if previous is None else run_loop(folder, previous[threads], threads)
+        for name in group:
+            sweeps[name] = run_sweep(folder / name, VARIANTS[name], epochs)
+        # The configs of the group's first sweep (reuse or not, they are the same configs).
+        experiments[threads] = folder / group[0] / "results" / "overhead"
+        if loop is None:
+            loop = run_loop(folder, experiments[threads], threads)
+        source = experiments[threads] if previous is None else previous[threads]
+        loop["metrics_equal_sweep"] = same_metrics(source, loop.pop("metrics"))
+        loop["before_sweeps"] = previous is not None
         loops[f"threads{threads}"] = loop
     for figures in sweeps.values():
         loop = loops[f"threads{figures['cpus']}"]
@@ -146,7 +162,8 @@ def one_round(folder: Path, names: list[str], epochs: int) -> dict[str, Any]:
     if {"cpus1-reuse", "cpus2-reuse"} <= set(sweeps):
         steady = {n: sweeps[n]["wall_s"] - sweeps[n]["startup_s"] for n in sweeps}
         packing = round(steady["cpus1-reuse"] / steady["cpus2-reuse"], 3)
-    return {"sweeps": sweeps, "loops": loops, "cpus1_over_cpus2_startup_excluded": packing}
+    return {"sweeps": sweeps, "loops": loops, "experiments": experiments,
+            "cpus1_over_cpus2_startup_excluded": packing}  # fmt: skip
 
 
 def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -4,7 +4,8 @@ torch draws a CPU dropout mask with its Bernoulli sampler, one element at a time
 thread: about 12% of a MiniLM training step here, more than the attention. Four 16-bit draws
 from each 64-bit word of the same seeded generator make a mask several times faster. The
 probability is rounded to a multiple of 1/65536 (0.1 becomes 0.1000061) and the kept values
-are scaled by the rounded probability's inverse, so every unit keeps its expected value.
+are scaled by the rounded probability's inverse, so every unit keeps its expected value: the
+mask becomes a multiplier per element, 0 or that inverse.
 Every dropout of the model takes these masks: the ``nn.Dropout`` modules and, through an
 attention function registered with transformers, the attention probabilities. Evaluation is
 untouched (transformers' own SDPA attention), and so is any tensor off the CPU, where torch's
@@ -44,7 +45,10 @@ def fast_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tens
         return x
     if x.device.type != "cpu":
         return F.dropout(x, p, training=True)
-    return torch.where(keep_mask(x.shape, p, x.device), x * (1.0 / (1.0 - dropped(p))), 0.0)
+    # A multiplier per element (the scale or 0): one multiply forward and one backward, where
+    # a boolean mask costs a select and a scaling each way (a third of dropout's time here).
+    scale = keep_mask(x.shape, p, x.device).to(x.dtype).mul_(1.0 / (1.0 - dropped(p)))
+    return x * scale
 
 
 class FastDropout(nn.Dropout):
@@ -73,11 +77,12 @@ def attention(
     if key.shape[1] != query.shape[1]:  # grouped-query heads
         key = key.repeat_interleave(query.shape[1] // key.shape[1], dim=1)
         value = value.repeat_interleave(query.shape[1] // value.shape[1], dim=1)
-    scores = torch.matmul(query, key.transpose(2, 3)) * (scaling or query.shape[-1] ** -0.5)
+    # In place: the product's backward needs its inputs, not its output.
+    scores = torch.matmul(query, key.transpose(2, 3)).mul_(scaling or query.shape[-1] ** -0.5)
     if attention_mask is not None and attention_mask.dtype == torch.bool:
-        scores = scores.masked_fill(~attention_mask, float("-inf"))
+        scores = scores.masked_fill_(~attention_mask, float("-inf"))
     elif attention_mask is not None:
-        scores = scores + attention_mask
+        scores = scores.add_(attention_mask)
     weights = fast_dropout(torch.softmax(scores, dim=-1), dropout)
     return torch.matmul(weights, value).transpose(1, 2).contiguous(), None
 
