@@ -66,13 +66,20 @@ def stop_autoscaler_monitor() -> None:
     failed" to the GCS first: 0.6 s more here).
     """
     for child in psutil.Process().children():
-        try:
-            if any(part.endswith(MONITOR_SCRIPT) for part in child.cmdline()):
+        if is_autoscaler_monitor(child):
+            try:
                 child.kill()
                 child.wait(timeout=10)
-                return
-        except psutil.Error:  # gone meanwhile, or not ours to read
-            continue
+            except psutil.NoSuchProcess:
+                pass
+            return
+
+
+def is_autoscaler_monitor(process: psutil.Process) -> bool:
+    try:
+        return any(part.endswith(MONITOR_SCRIPT) for part in process.cmdline())
+    except psutil.Error:  # gone meanwhile, or not ours to read
+        return False
 
 
 def cluster_capacity() -> list[Capacity]:

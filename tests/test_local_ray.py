@@ -15,22 +15,16 @@ pytestmark = pytest.mark.slow(minutes=0.3)
 
 SCRIPT = """
 import json, os, psutil, ray
-from orchestrator.tune_run import MONITOR_SCRIPT, ray_session
+from orchestrator.tune_run import is_autoscaler_monitor, ray_session
 
 @ray.remote
 def pid() -> int:
     return os.getpid()
 
-def is_monitor(process: psutil.Process) -> bool:
-    try:
-        return any(part.endswith(MONITOR_SCRIPT) for part in process.cmdline())
-    except psutil.NoSuchProcess:  # an idle worker Ray let go meanwhile
-        return False
-
 with ray_session(None):
     ray.get(pid.remote())  # a worker process too
     started = psutil.Process().children(recursive=True)
-    monitors = [p.pid for p in started if is_monitor(p)]
+    monitors = [p.pid for p in started if is_autoscaler_monitor(p)]
 print(json.dumps({"started": [p.pid for p in started], "monitors": monitors}))
 """
 
