@@ -6,7 +6,8 @@ A bert-base-sized, randomly initialised encoder (12 layers, hidden 768, 12 heads
 3072, a WordPiece vocabulary of up to 30522 built from the texts) on real SemEval English texts,
 batch 32, at most 64 tokens, fused AdamW: the steps ``emotrain.train`` takes, without its
 evaluations. Each variant is timed twice over ``--steps`` steps: queued freely, and reading the
-loss's finiteness after every step as ``emotrain.train`` does (one host sync a step). Prints
+loss's finiteness after every step as ``emotrain.train`` did (one host sync a step; it now
+reads the finiteness only at its evaluations: emotrain/divergence.py). Prints
 one row per variant (the warm-up's seconds hold the compilation) and writes them as JSON.
 
 Packing (``--share 1,2,4,8``): N such trainings (``--share-variant``, eager bf16 unless named)
@@ -309,7 +310,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     peak = rows[0]["peak_tflops_assumed"]
     gpu = rows[0]["gpu"]
     lines.append(f"{gpu}; attention {rows[0]['attention']}; synced: one host sync a step, as "
-                 "emotrain.train; reduce-overhead pads to 64 tokens")  # fmt: skip
+                 "emotrain.train did; reduce-overhead pads to 64 tokens")  # fmt: skip
     lines.append(f"MFU = 6 x {rows[0]['non_embedding_params']:,} non-embedding params x "
                  f"tokens/s / {peak} TFLOP/s (dense BF16 peak assumed)")  # fmt: skip
     return "\n".join(lines)

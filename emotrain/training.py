@@ -32,6 +32,7 @@ from emotrain.data.semeval import EmotionData
 from emotrain.data.token_cache import default_cache_dir
 from emotrain.device import Precision, check_precision, forward_precision, to_device
 from emotrain.distributed import Workers
+from emotrain.divergence import DivergenceWatch
 from emotrain.emotion_sets import EmotionSet, ScoredSplit, freeze_rows, scored_split
 from emotrain.emotions import Language
 from emotrain.eval_targets import emotion_words, eval_targets
@@ -43,10 +44,6 @@ from emotrain.models.memo import memo_template
 from emotrain.train_state import TrainingState, load_state, save_state
 
 Report = Callable[[dict[str, float]], None]
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the message says when."""
 
 
 class TrainResult(BaseModel):
@@ -130,6 +127,7 @@ def train(
     fast = compiled(net, cfg.optim.compile, _graph_key(cfg))
     length = padded_length(cfg.optim.compile, cfg.model.max_length)
     tracker = _Tracker(cfg, workers)
+    divergence = DivergenceWatch(workers.device)
 
     def scores(split: ScoredSplit) -> dict[str, float]:
         return evaluate(model, split, cfg.eval, cfg.optim.precision)
@@ -156,8 +154,7 @@ def train(
             with forward_precision(workers.device, cfg.optim.precision):
                 output = forward(**batch, **train_inputs)
             loss = objective(output.logits, labels, output.emotion_states)
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(f"loss is {loss.item()} at epoch {epoch}, step {step}")
+            divergence.watch(loss, epoch, step)
             optimizer.zero_grad(set_to_none=True)
             (loss * weight).backward()
             optimizer.step()
@@ -166,6 +163,7 @@ def train(
             tracker.add_loss(loss.detach(), len(labels) if weight else 0)
             epoch_end = step == steps_per_epoch
             if tracker.due(epoch_end):
+                divergence.check()  # before the diverged weights are evaluated or saved
                 dev = scores(eval_splits["dev"]) if cfg.stage == "dev" else {}
                 metrics = tracker.record(epoch, dev, model)
                 if epoch_end and state_dir is not None and workers.main:
@@ -178,6 +176,7 @@ def train(
         tracker.epochs_run = epoch
         if tracker.should_stop():
             break
+    divergence.check()  # steps after the last evaluation
     seconds = time.perf_counter() - started
     best, history = tracker.best, tracker.history
 

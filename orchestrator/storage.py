@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,9 +79,24 @@ def folder_prefix(cell: str, suggestion: int, stage: str, seed: int) -> str:
     """A trial folder's readable name before Tune's id: ``<cell>_q<n>_seed<s>``, with
     ``_test`` before the seed for a test-stage trial. A long cell name is cut and ends with a
     hash of the whole, so that paths stay short and distinct (params.json has the full name)."""
-    if len(cell) > _CELL_CHARS:
-        cell = f"{cell[: _CELL_CHARS - 9]}~{hashlib.sha256(cell.encode()).hexdigest()[:8]}"
-    return f"{cell}_q{suggestion}{'_test' if stage == 'test' else ''}_seed{seed}"
+    return f"{_short(cell)}_q{suggestion}{_stage_part(stage)}_seed{seed}"
+
+
+def attempt_folders(cell: str, stage: str, seed: int) -> re.Pattern[str]:
+    """The names of the folders of a trial (``folder_prefix``, then Tune's id) under any
+    suggestion number: a resumed search may number its suggestions anew."""
+    named = rf"{re.escape(_short(cell))}_q\d+{re.escape(_stage_part(stage))}_seed{seed}_.+"
+    return re.compile(named)
+
+
+def _short(cell: str) -> str:
+    if len(cell) <= _CELL_CHARS:
+        return cell
+    return f"{cell[: _CELL_CHARS - 9]}~{hashlib.sha256(cell.encode()).hexdigest()[:8]}"
+
+
+def _stage_part(stage: str) -> str:
+    return "_test" if stage == "test" else ""
 
 
 def _read_done(trial_dir: Path, experiment_dir: Path) -> StoredTrial | None:

@@ -22,9 +22,10 @@ import ray
 from ray import tune
 
 import emotrain
+from emotrain.divergence import TrainingDiverged
 from emotrain.train_state import LATEST, holds_every_file
-from emotrain.training import TrainingDiverged
 from orchestrator.cloud_storage import join, open_location, read_text, subfolders, write_text
+from orchestrator.storage import attempt_folders
 from orchestrator.tables import FAILURE, FINAL
 
 TRAIN_RUN = "train"  # the Ray Train run of a multi-worker trial, inside its trial folder
@@ -91,8 +92,13 @@ def earlier_attempt(config: dict[str, Any]) -> str | None:
     if experiment is None:
         return None
     fs, root = open_location(experiment)
+    # Only folders named for this trial are read: a trial's start costs one listing of the
+    # experiment, not a read of every folder in it (every GET, in a bucket).
+    named = attempt_folders(config["cell"], config["stage"], config["seed"])
     found: list[tuple[int, str]] = []
     for trial_dir in subfolders(fs, root):
+        if not named.fullmatch(PurePosixPath(trial_dir).name):
+            continue
         if trial_key(fs, trial_dir) != config["trial_key"]:
             continue
         if _finished(read_text(fs, join(trial_dir, "result.json"))):

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import psutil
 import pyarrow.fs as pafs
@@ -27,7 +28,7 @@ from orchestrator.preflight import Capacity
 from orchestrator.progress import ConfigProgress
 from orchestrator.search import CellSearcher, TrialList
 from orchestrator.second_stage import SecondStage, stage_trials
-from orchestrator.storage import folder_prefix
+from orchestrator.storage import attempt_folders, folder_prefix
 from orchestrator.sweep import Sweep
 from orchestrator.trial import checkpoint_folders, run_trial, trial_key
 
@@ -182,7 +183,7 @@ class DropFinishedCheckpoints(tune.Callback):
     def on_trial_complete(self, iteration: int, trials: list, trial: tune.experiment.Trial,
                           **info: object) -> None:  # fmt: skip
         fs, folder = trial.storage.storage_filesystem, trial.path or ""
-        for attempt in [folder, *_earlier_attempts(fs, folder, trial.config.get("trial_key"))]:
+        for attempt in [folder, *_earlier_attempts(fs, folder, trial.config)]:
             for checkpoint in checkpoint_folders(fs, attempt):
                 try:
                     fs.delete_dir(checkpoint)
@@ -190,17 +191,16 @@ class DropFinishedCheckpoints(tune.Callback):
                     continue
 
 
-def _earlier_attempts(fs: pafs.FileSystem, trial_dir: str, key: str | None) -> list[str]:
-    """Other folders of the same trial: the same readable name before Tune's id, the same key
-    (only those are read, so that a large experiment costs no scan of every folder)."""
-    path = PurePosixPath(trial_dir)
-    prefix = path.name.rsplit("_", 1)[0] + "_"
+def _earlier_attempts(fs: pafs.FileSystem, trial_dir: str, config: dict[str, Any]) -> list[str]:
+    """Other folders of the same trial: named for it, with its key (only those are read, so
+    that a large experiment costs no scan of every folder)."""
+    named = attempt_folders(config["cell"], config["stage"], config["seed"])
     return [
         folder
-        for folder in subfolders(fs, str(path.parent))
-        if PurePosixPath(folder).name.startswith(prefix)
+        for folder in subfolders(fs, str(PurePosixPath(trial_dir).parent))
+        if named.fullmatch(PurePosixPath(folder).name)
         and folder != trial_dir
-        and trial_key(fs, folder) == key
+        and trial_key(fs, folder) == config.get("trial_key")
     ]
 
 

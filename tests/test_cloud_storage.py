@@ -127,13 +127,22 @@ def test_an_unfinished_trial_continues_from_its_last_whole_checkpoint_in_the_buc
     _put(s3, f"{experiment}/cell_q0_seed0_bbb/params.json", params)
     _put(s3, f"{experiment}/cell_q0_seed0_bbb/result.json", json.dumps({FINAL: 1.0}).encode())
     _saved_state(s3, f"{experiment}/cell_q0_seed0_bbb/checkpoint_000002", b"12345", 5)
+    # Folders named for another cell or seed are not read: the key they claim is not looked at.
+    for other in ("other_q0_seed0_ccc", "cell_q0_seed1_ddd"):
+        _put(s3, f"{experiment}/{other}/params.json", params)
+        _saved_state(s3, f"{experiment}/{other}/checkpoint_000003", b"12345", 5)
 
-    config = {"experiment_dir": f"s3://{experiment}", "trial_key": "k1"}
+    config = {"experiment_dir": f"s3://{experiment}", "trial_key": "k1", "cell": "cell",
+              "stage": "dev", "seed": 0}  # fmt: skip
     found = earlier_attempt(config)
     assert found == f"s3://{experiment}/cell_q0_seed0_aaa/checkpoint_000000"
     tune.Checkpoint(found).to_directory(str(tmp_path / "latest"))
     assert (tmp_path / "latest" / "state.pt").read_bytes() == b"12345"
     assert earlier_attempt({**config, "trial_key": "another"}) is None
+    # Under another suggestion number (a resumed search numbers anew), it is still found.
+    _put(s3, f"{experiment}/cell_q7_seed0_eee/params.json", params)
+    _saved_state(s3, f"{experiment}/cell_q7_seed0_eee/checkpoint_000004", b"1234567", 7)
+    assert earlier_attempt(config) == f"s3://{experiment}/cell_q7_seed0_eee/checkpoint_000004"
 
 
 def _sweep(tmp_path: Path, storage: str) -> Path:

@@ -1,0 +1,96 @@
+"""A loss that becomes NaN or infinite ends the run with the step it happened at, before anything
+of the diverged run is evaluated, saved or reported; and the training loop reads no tensor on
+the host at every step (on a GPU each such read makes the host wait for the device)."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from emotrain import train
+from emotrain.divergence import DivergenceWatch, TrainingDiverged
+from emotrain.train_state import LATEST
+
+CPU = torch.device("cpu")
+
+
+class HostReads(TorchDispatchMode):
+    """Counts the reads of a tensor's value by the host (``item()``, ``bool()``, ``int()``...:
+    aten's ``_local_scalar_dense``) issued by emotrain's own code, not by torch's or
+    transformers' code that it calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        if func is torch.ops.aten._local_scalar_dense.default and _issued_by_emotrain():
+            self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+# Frames of the dispatch itself, between the code that reads and ``__torch_dispatch__``.
+_DISPATCH = (__file__, "_python_dispatch.py", "_compile.py", "_dynamo")
+
+
+def _issued_by_emotrain() -> bool:
+    frames = traceback.extract_stack()
+    issuer = next(f for f in reversed(frames) if not any(d in f.filename for d in _DISPATCH))
+    return "/emotrain/" in issuer.filename.replace("\\", "/")
+
+
+def _config(semeval_root: Path, train_limit: int, lr: float = 3e-3) -> dict[str, Any]:
+    return {
+        "data": {"root": str(semeval_root), "train_limit": train_limit, "eval_limit": 32},
+        "model": {"encoder": {"tiny": "bert"}},
+        "optim": {"max_epochs": 1, "lr": lr, "batch_size": 16},
+        "threads": 1,
+        "cache_dir": "off",
+    }
+
+
+def test_the_first_non_finite_loss_is_named() -> None:
+    watch = DivergenceWatch(CPU)
+    watch.watch(torch.tensor(0.5), 1, 1)
+    watch.check()  # nothing yet
+    watch.watch(torch.tensor(float("inf")), 1, 2)
+    watch.watch(torch.tensor(float("nan")), 2, 1)
+    with pytest.raises(TrainingDiverged, match=r"^loss is inf at epoch 1, step 2$"):
+        watch.check()
+
+
+def test_watching_reads_nothing_on_the_host() -> None:
+    watch = DivergenceWatch(CPU)
+    with HostReads() as reads:
+        for step, loss in enumerate([0.3, float("nan"), 0.2], 1):
+            watch.watch(torch.tensor(loss), 1, step)
+    assert reads.count == 0
+    with HostReads() as reads, pytest.raises(TrainingDiverged, match="nan at epoch 1, step 2"):
+        watch.check()
+    assert reads.count > 0  # the counter does see a read where there is one
+
+
+def test_a_diverged_run_fails_before_it_saves_or_reports(
+    semeval_root: Path, tmp_path: Path
+) -> None:
+    reports: list[dict[str, float]] = []
+    with pytest.raises(TrainingDiverged, match=r"^loss is (inf|nan) at epoch 1, step \d+$"):
+        train(_config(semeval_root, 64, lr=1e6), report=reports.append, state_dir=tmp_path)
+    assert reports == []
+    assert not (tmp_path / LATEST).exists()
+
+
+def test_the_training_loop_reads_tensors_only_where_it_evaluates(semeval_root: Path) -> None:
+    """One epoch of 4 steps and one of 8, the same evaluations: emotrain's own reads of tensor
+    values do not grow with the steps."""
+    counts = {}
+    for train_limit in (64, 128):
+        with HostReads() as reads:
+            train(_config(semeval_root, train_limit))
+        counts[train_limit] = reads.count
+    assert counts[64] == counts[128] > 0, counts
