@@ -127,7 +127,7 @@ def train(
     fast = compiled(net, cfg.optim.compile, _graph_key(cfg))
     length = padded_length(cfg.optim.compile, cfg.model.max_length)
     tracker = _Tracker(cfg, workers)
-    divergence = DivergenceWatch(workers.device)
+    divergence = DivergenceWatch(workers.device, workers.parallel)
 
     def scores(split: ScoredSplit) -> dict[str, float]:
         return evaluate(model, split, cfg.eval, cfg.optim.precision)

@@ -11,6 +11,7 @@ a rerun after the driver was lost starts from an unfinished earlier attempt's (s
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,6 +22,7 @@ from ray.train.torch import TorchConfig, TorchTrainer
 from ray.tune.integration.ray_train import TuneReportCallback
 
 import emotrain
+from emotrain.divergence import TrainingDiverged
 from emotrain.train_state import LATEST
 from orchestrator.tables import FINAL
 from orchestrator.trial import (
@@ -28,6 +30,7 @@ from orchestrator.trial import (
     earlier_attempt,
     epoch_reporter,
     mark_trial,
+    record_failure,
     stored_trial_dir,
     where_it_ran,
 )
@@ -40,7 +43,12 @@ def run_ddp_trial(config: dict[str, Any]) -> None:
     earlier = earlier_attempt(config)
     trainer = TorchTrainer(
         _worker,
-        train_loop_config={"train": config["train"], "earlier": earlier},
+        train_loop_config={
+            "train": config["train"],
+            "earlier": earlier,
+            "trial_dir": stored_trial_dir(config),
+            "metric": config["metric"],
+        },
         torch_config=TorchConfig(backend="nccl" if workers["gpus"] else "gloo"),
         scaling_config=ray.train.ScalingConfig(
             num_workers=workers["count"],
@@ -69,7 +77,15 @@ def _worker(loop_config: dict[str, Any]) -> None:
         if checkpoint is not None:
             checkpoint.to_directory(str(state_dir / LATEST))
         report = epoch_reporter(state_dir, _to_train)
-        result = emotrain.train(loop_config["train"], report=report, state_dir=state_dir)
+        try:
+            result = emotrain.train(loop_config["train"], report=report, state_dir=state_dir)
+        except TrainingDiverged as err:
+            # Every rank raises it at the same step (the check is collective), and a retry would
+            # diverge again: the trial ends failed with the reason, as a one-process trial does.
+            if ray.train.get_context().get_world_rank() == 0:
+                record_failure(loop_config["trial_dir"], str(err))
+            ray.train.report({loop_config["metric"]: math.nan})
+            return
         ray.train.report({**result.flat(), **where_it_ran(), FINAL: 1.0})
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)

@@ -4,12 +4,12 @@ eager and compiled (``optim.compile``)."""
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch.multiprocessing as mp
+from local_ports import free_port
 from torch import distributed as dist
 
 from emotrain import train
@@ -44,12 +44,6 @@ def _worker(rank: int, world: int, port: int, config: dict[str, Any], out: str) 
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # Compiled: DDP splits the compiled graph at its gradient buckets (torch's DDPOptimizer).
 @pytest.mark.parametrize("compile", ["off", "default"])
 def test_two_gloo_workers_match_one_process(
@@ -58,7 +52,7 @@ def test_two_gloo_workers_match_one_process(
     config = _config(semeval_root)
     config["optim"]["compile"] = compile
     single = train(config)
-    mp.spawn(_worker, args=(2, _free_port(), config, str(tmp_path)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, free_port(), config, str(tmp_path)), nprocs=2, join=True)
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert ranks[0]["reports"] == ranks[1]["reports"] == single.epochs_run  # every rank reports
     for rank in ranks:

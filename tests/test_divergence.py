@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 import torch
+import torch.multiprocessing as mp
+from local_ports import free_port
+from torch import distributed as dist
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from emotrain import train
@@ -94,3 +97,38 @@ def test_the_training_loop_reads_tensors_only_where_it_evaluates(semeval_root: P
             train(_config(semeval_root, train_limit))
         counts[train_limit] = reads.count
     assert counts[64] == counts[128] > 0, counts
+
+
+def _rank(rank: int, port: int, losses: list[list[float]], out: str) -> None:
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+                            world_size=len(losses))  # fmt: skip
+    try:
+        watch = DivergenceWatch(CPU, parallel=True)
+        for step, loss in enumerate(losses[rank], 1):
+            watch.watch(torch.tensor(loss), 1, step)
+        try:
+            watch.check()
+            said = "no divergence"
+        except TrainingDiverged as err:
+            said = str(err)
+        Path(out, f"rank{rank}.txt").write_text(said)
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.parametrize(
+    ("losses", "said"),
+    [
+        ([[0.5, 0.4, 0.3], [0.6, 0.5, 0.4]], "no divergence"),
+        # Rank 0 alone at step 2, rank 1 at step 3: both ranks stop at step 2.
+        (
+            [[0.5, float("inf"), float("nan")], [0.6, 0.5, float("nan")]],
+            "loss is inf at epoch 1, step 2",
+        ),
+    ],
+)
+def test_data_parallel_ranks_agree_on_the_first_divergence(
+    tmp_path: Path, losses: list[list[float]], said: str
+) -> None:
+    mp.spawn(_rank, args=(free_port(), losses, str(tmp_path)), nprocs=2, join=True)
+    assert [(tmp_path / f"rank{r}.txt").read_text() for r in (0, 1)] == [said, said]

@@ -5,6 +5,7 @@ the driver was killed mid-trial and the sweep resumed from Ray Train's checkpoin
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,10 +17,10 @@ from driver_kill import kill_driver_when, resume, resumed_trial
 
 from emotrain import train
 
-pytestmark = pytest.mark.slow(minutes=3.5)  # on 2 CPUs: see conftest.py
+pytestmark = pytest.mark.slow(minutes=4.5)  # on 2 CPUs: see conftest.py
 
 
-def _sweep(tmp_path: Path, semeval_root: Path, epochs: int = 2) -> Path:
+def _sweep(tmp_path: Path, semeval_root: Path, epochs: int = 2, **changes: object) -> Path:
     spec = {
         "name": "ddp",
         "base": {
@@ -33,19 +34,24 @@ def _sweep(tmp_path: Path, semeval_root: Path, epochs: int = 2) -> Path:
         "seeds": [5],
         "resources": {"cpus": 1, "workers": 2},
         "storage": str(tmp_path / "results"),
+        **changes,
     }
     path = tmp_path / "ddp.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
 
 
-def test_a_two_worker_trial_matches_one_process(tmp_path: Path, semeval_root: Path) -> None:
-    sweep = _sweep(tmp_path, semeval_root)
-    done = subprocess.run([sys.executable, "-m", "orchestrator.run", str(sweep)],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=900)  # fmt: skip
+def _run(sweep: Path) -> tuple[subprocess.CompletedProcess[str], Path, pd.DataFrame]:
+    """The sweep run to its end: the driver's run, the experiment folder, its trials table."""
+    command = [sys.executable, "-m", "orchestrator.run", str(sweep)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=sweep.parent, timeout=900)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    experiment = tmp_path / "results" / "ddp"
-    trials = pd.read_parquet(experiment / "trials.parquet")
+    experiment = sweep.parent / "results" / "ddp"
+    return done, experiment, pd.read_parquet(experiment / "trials.parquet")
+
+
+def test_a_two_worker_trial_matches_one_process(tmp_path: Path, semeval_root: Path) -> None:
+    _, experiment, trials = _run(_sweep(tmp_path, semeval_root))
     assert trials["status"].tolist() == ["completed"]
     trial_dir = experiment / trials["trial_dir"].iloc[0]
     assert (trial_dir / "train").is_dir()  # Ray Train's run, inside the trial folder
@@ -83,3 +89,18 @@ def test_after_the_driver_is_killed_a_two_worker_trial_resumes_from_its_checkpoi
     assert row["best_epoch"] == single.best_epoch
     for name, value in single.test.items():
         assert row[f"test_{name}"] == pytest.approx(value, abs=1e-6), name
+
+
+def test_a_diverging_two_worker_trial_fails_once_with_its_reason(
+    tmp_path: Path, semeval_root: Path
+) -> None:
+    """Both ranks stop at the same step (the check is collective); the trial is not retried, by
+    Ray Train or by Tune: it would diverge again."""
+    sweep = _sweep(tmp_path, semeval_root, grid={"optim.lr": [1e6]}, max_failures=1)
+    done, experiment, trials = _run(sweep)
+    assert trials["status"].tolist() == ["failed"]
+    assert re.fullmatch(r"loss is (inf|nan) at epoch 1, step \d+", trials["error"].iloc[0])
+    trial_dir = experiment / trials["trial_dir"].iloc[0]
+    assert not (trial_dir / "error.txt").exists()  # Tune did not retry it
+    assert len(list(experiment.glob("*/params.json"))) == 1
+    assert "TrainingFailedError" not in done.stdout + done.stderr  # nor did Ray Train
