@@ -32,6 +32,8 @@ Times, all wall clock:
   ratio "own" compares a one-at-a-time sweep with its own trainings instead: (wall -
   start-up) / the sum of its ``train`` calls' wall times (``run_wall_seconds``), which is
   what the loop would have taken at the sweep's speed;
+- the trainings themselves, side by side: the sweep's ``train`` calls against the loop's, in
+  wall time and in the CPU time their processes used (``run_cpu_seconds``);
 - for reference, a bare ``ray.init()`` + ``ray.shutdown()`` in a fresh process.
 
 The tokenized-data cache is off everywhere (``cache_dir: off``), so that every training does
@@ -158,6 +160,10 @@ def one_round(
         one_at_a_time = figures["cpus"] == 2
         own = steady / figures["train_calls_sum_s"] if one_at_a_time else None
         figures["ratio_own_trainings"] = None if own is None else round(own, 3)
+        # The same trainings' CPU time: more of it in the sweep means each training worked
+        # harder (threads waiting on a preempted partner), not only that it got less CPU.
+        figures["train_cpu_ratio"] = round(figures["train_calls_cpu_s"] / loop["loop_cpu_s"], 3)
+        figures["train_wall_ratio"] = round(figures["train_calls_sum_s"] / loop["loop_s"], 3)
     packing = None
     if {"cpus1-reuse", "cpus2-reuse"} <= set(sweeps):
         steady = {n: sweeps[n]["wall_s"] - sweeps[n]["startup_s"] for n in sweeps}
@@ -234,6 +240,7 @@ def run_sweep(folder: Path, variant: Variant, epochs: int) -> dict[str, Any]:
         "trials_s": round(max(ends) - min(starts), 2),
         "teardown_s": round(ended - max(ends), 2),
         "train_calls_sum_s": round(float(trials["run_wall_seconds"].sum()), 2),
+        "train_calls_cpu_s": round(float(trials["run_cpu_seconds"].sum()), 2),
         "load_average_after": load_average(),
     }
 
@@ -271,14 +278,16 @@ def train_in_a_loop(configs_file: Path) -> dict[str, Any]:
     from emotrain.training import train  # emotrain itself imports it lazily
 
     imported = time.perf_counter()
-    metrics = {}
+    metrics, cpu = {}, 0.0
     for config in json.loads(configs_file.read_text(encoding="utf-8")):
         result = train(config)
         metrics[result.trial_key] = result.flat()["best_dev_jaccard"]
+        cpu += result.cost.cpu_seconds
     ended = time.perf_counter()
     return {
         "import_s": round(imported - started, 2),
         "loop_s": round(ended - imported, 2),
+        "loop_cpu_s": round(cpu, 2),
         "metrics": metrics,
     }
 
@@ -322,7 +331,8 @@ def render(figures: dict[str, Any]) -> str:
     lines = [f"{figures['trials']} trials of {figures['epochs']} epoch(s) each"]
     for name, loop in figures["loops"].items():
         lines.append(
-            f"loop, {name}: {loop['wall_s']} s in all, {loop['loop_s']} s training, "
+            f"loop, {name}: {loop['wall_s']} s in all, {loop['loop_s']} s training "
+            f"({loop['loop_cpu_s']} CPU-s), "
             f"{loop['import_s']} s imports; metrics equal to the sweep's: "
             f"{loop['metrics_equal_sweep']}"
         )
@@ -331,7 +341,8 @@ def render(figures: dict[str, Any]) -> str:
         f"load average before: {figures['load_average_before']}, after: "
         f"{figures['load_average_after']} ({figures['machine']['cpus']} CPUs)",
         f"{'sweep':<12} {'wall s':>7} {'start-up s':>10} {'trials s':>8} {'teardown s':>10} "
-        f"{'train calls s':>13} {'x loop incl.':>12} {'x loop excl.':>12} {'x own':>6}",
+        f"{'train calls s':>13} {'x loop incl.':>12} {'x loop excl.':>12} {'x own':>6} "
+        f"{'calls x loop':>12} {'calls CPU x loop':>16}",
     ]
     for name, sweep in figures["sweeps"].items():
         own = sweep["ratio_own_trainings"]
@@ -339,7 +350,8 @@ def render(figures: dict[str, Any]) -> str:
             f"{name:<12} {sweep['wall_s']:>7.1f} {sweep['startup_s']:>10.1f} "
             f"{sweep['trials_s']:>8.1f} {sweep['teardown_s']:>10.1f} "
             f"{sweep['train_calls_sum_s']:>13.1f} {sweep['ratio_startup_included']:>12.3f} "
-            f"{sweep['ratio_startup_excluded']:>12.3f} {'-' if own is None else f'{own:.3f}':>6}"
+            f"{sweep['ratio_startup_excluded']:>12.3f} {'-' if own is None else f'{own:.3f}':>6} "
+            f"{sweep['train_wall_ratio']:>12.3f} {sweep['train_cpu_ratio']:>16.3f}"
         )
     if figures["cpus1_over_cpus2_startup_excluded"] is not None:
         lines.append(

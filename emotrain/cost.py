@@ -1,5 +1,9 @@
-"""What one run cost: its wall time and its peak memory (host RSS, and GPU memory when CUDA was
-used), measured by the run itself so that any caller (the orchestrator, the command line) gets it.
+"""What one run cost: its wall time, the CPU time its process used meanwhile, and its peak
+memory (host RSS, and GPU memory when CUDA was used), measured by the run itself so that any
+caller (the orchestrator, the command line) gets it.
+
+The CPU time is the whole process's (every thread: torch's, and a Ray worker's own), over the
+run: against the wall time and the CPUs the run held, it says how busy the run kept them.
 
 The host peak is the process's ``ru_maxrss``: the high-water mark of the whole process, which is
 the trial's own peak when the process runs one trial (as a Tune actor does). It cannot be reset,
@@ -16,16 +20,21 @@ import torch
 from pydantic import BaseModel
 
 # The flat keys a run reports (see ``RunCost.flat``): they differ from run to run, unlike metrics.
-COST_FIELDS = ("run_wall_seconds", "peak_rss_bytes", "gpu_max_allocated_bytes")
+COST_FIELDS = ("run_wall_seconds", "run_cpu_seconds", "peak_rss_bytes", "gpu_max_allocated_bytes")
 
 
 class RunCost(BaseModel):
     wall_seconds: float
+    cpu_seconds: float
     peak_rss_bytes: int
     gpu_max_allocated_bytes: int | None = None  # None: CUDA was not used
 
     def flat(self) -> dict[str, float]:
-        flat = {"run_wall_seconds": self.wall_seconds, "peak_rss_bytes": float(self.peak_rss_bytes)}
+        flat = {
+            "run_wall_seconds": self.wall_seconds,
+            "run_cpu_seconds": self.cpu_seconds,
+            "peak_rss_bytes": float(self.peak_rss_bytes),
+        }
         if self.gpu_max_allocated_bytes is not None:
             flat["gpu_max_allocated_bytes"] = float(self.gpu_max_allocated_bytes)
         return flat
@@ -36,6 +45,7 @@ class CostMeter:
 
     def __init__(self) -> None:
         self._started = time.perf_counter()
+        self._cpu_started = time.process_time()
         if _cuda_in_use():
             torch.cuda.reset_peak_memory_stats()  # the peak of this run, not of earlier ones
 
@@ -43,6 +53,7 @@ class CostMeter:
         gpu = int(torch.cuda.max_memory_allocated()) if _cuda_in_use() else None
         return RunCost(
             wall_seconds=time.perf_counter() - self._started,
+            cpu_seconds=time.process_time() - self._cpu_started,
             peak_rss_bytes=peak_rss_bytes(),
             gpu_max_allocated_bytes=gpu,
         )

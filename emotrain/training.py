@@ -60,7 +60,7 @@ class TrainResult(BaseModel):
     history: list[dict[str, float]]
     train_seconds: float
     train_examples_per_second: float
-    cost: RunCost  # the whole call's wall time and peak memory
+    cost: RunCost  # the whole call's wall time, CPU time and peak memory
 
     def flat(self) -> dict[str, float]:
         """One flat row: run facts, cost (emotrain/cost.py), ``best_dev_<metric>`` and

@@ -3,8 +3,10 @@
 Per completed trial (``trials.parquet``): the resources it held (``cpus``, ``gpus``), its wall
 time (``wall_seconds``: Tune's ``time_total_s``, the time the trial ran, carried over its
 retries; ``run_wall_seconds`` is the last ``train`` call alone), ``cpu_hours`` and ``gpu_hours``
-(resources times wall time), and the memory peaks the run measured (``peak_rss_bytes``, and
-``gpu_max_allocated_bytes`` when CUDA was used; see emotrain/cost.py). Per configuration
+(resources times wall time), the CPU time the last ``train`` call's process used
+(``run_cpu_seconds``: a rank 0's alone for a multi-worker trial), and the memory peaks the run
+measured (``peak_rss_bytes``, and ``gpu_max_allocated_bytes`` when CUDA was used; see
+emotrain/cost.py). Per configuration
 (``configs.parquet``): the sums over its completed trials and the largest peaks. The sweep's
 total is the sum over its configurations. Failed or incomplete trials have no final result and
 are not counted.
@@ -18,7 +20,8 @@ from typing import Any
 import pandas as pd
 
 SECONDS_PER_HOUR = 3600.0
-MEASURED = ("run_wall_seconds", "peak_rss_bytes", "gpu_max_allocated_bytes")  # by emotrain
+# By emotrain (its COST_FIELDS, named again here: emotrain/cost.py imports torch, the tables not).
+MEASURED = ("run_wall_seconds", "run_cpu_seconds", "peak_rss_bytes", "gpu_max_allocated_bytes")
 SUMMED = ("wall_seconds", "cpu_hours", "gpu_hours", "epochs_run")
 PEAKS = ("peak_rss_bytes", "gpu_max_allocated_bytes")
 

@@ -21,9 +21,12 @@ import pyarrow.fs as pafs
 import ray
 from ray import tune
 
-import emotrain
 from emotrain.divergence import TrainingDiverged
 from emotrain.train_state import LATEST, holds_every_file
+
+# emotrain.train itself, not the package's lazy attribute: torch and transformers then load
+# with the trainable, in the worker's start-up, rather than in its first trial.
+from emotrain.training import train
 from orchestrator.cloud_storage import join, open_location, read_text, subfolders, write_text
 from orchestrator.storage import attempt_folders
 from orchestrator.tables import FAILURE, FINAL
@@ -46,7 +49,7 @@ def run_trial(config: dict[str, Any]) -> None:
             checkpoint.to_directory(str(state_dir / LATEST))
         report = epoch_reporter(state_dir, _to_tune)
         try:
-            result = emotrain.train(config["train"], report=report, state_dir=state_dir)
+            result = train(config["train"], report=report, state_dir=state_dir)
         except TrainingDiverged as err:
             # Deterministic for this config and seed: a retry would diverge again. The trial
             # ends failed, with the reason, and the sweep goes on.

@@ -115,7 +115,8 @@ def test_a_configuration_compared_with_itself_is_not_distinguishable(analysed: P
 def test_cost_columns_are_positive_and_sum_to_the_sweep_total(analysed: Path) -> None:
     trials = pd.read_parquet(analysed / "trials.parquet")
     configs = pd.read_parquet(analysed / "configs.parquet").set_index("config_key")
-    for column in ("wall_seconds", "run_wall_seconds", "cpu_hours", "peak_rss_bytes"):
+    for column in ("wall_seconds", "run_wall_seconds", "run_cpu_seconds", "cpu_hours",
+                   "peak_rss_bytes"):  # fmt: skip
         assert (trials[column] > 0).all(), column
     assert (trials["cpus"] == 1).all() and (trials["gpus"] == 0).all()  # smoke: 1 CPU, 0 GPU
     assert trials["cpu_hours"].to_numpy() == pytest.approx(trials["wall_seconds"] / 3600)
