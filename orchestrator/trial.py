@@ -95,15 +95,8 @@ def earlier_attempt(config: dict[str, Any]) -> str | None:
     if experiment is None:
         return None
     fs, root = open_location(experiment)
-    # Only folders named for this trial are read: a trial's start costs one listing of the
-    # experiment, not a read of every folder in it (every GET, in a bucket).
-    named = attempt_folders(config["cell"], config["stage"], config["seed"])
     found: list[tuple[int, str]] = []
-    for trial_dir in subfolders(fs, root):
-        if not named.fullmatch(PurePosixPath(trial_dir).name):
-            continue
-        if trial_key(fs, trial_dir) != config["trial_key"]:
-            continue
+    for trial_dir in attempts(fs, root, config):
         if _finished(read_text(fs, join(trial_dir, "result.json"))):
             continue
         for checkpoint in checkpoint_folders(fs, trial_dir):
@@ -113,6 +106,19 @@ def earlier_attempt(config: dict[str, Any]) -> str | None:
         return None
     newest = max(found)[1]
     return experiment.rstrip("/") + newest[len(root.rstrip("/")) :]
+
+
+def attempts(fs: pafs.FileSystem, experiment: str, config: dict[str, Any]) -> list[str]:
+    """The folders of ``experiment`` that hold an attempt of this trial: named for it, with its
+    key. Only folders so named are read: a trial costs one listing of the experiment, not a read
+    of every folder in it (every GET, in a bucket)."""
+    named = attempt_folders(config["cell"], config["stage"], config["seed"])
+    return [
+        folder
+        for folder in subfolders(fs, experiment)
+        if named.fullmatch(PurePosixPath(folder).name)
+        and trial_key(fs, folder) == config["trial_key"]
+    ]
 
 
 def trial_key(fs: pafs.FileSystem, trial_dir: str) -> str | None:

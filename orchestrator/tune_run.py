@@ -8,10 +8,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 import psutil
-import pyarrow.fs as pafs
 import ray
 from ray import tune
 from ray.tune.schedulers import TrialScheduler
@@ -19,7 +17,6 @@ from ray.tune.search import Searcher
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from orchestrator.asha import seed_aware_scheduler
-from orchestrator.cloud_storage import subfolders
 from orchestrator.ddp_trial import run_ddp_trial
 from orchestrator.hang_watch import HangWatch
 from orchestrator.lost_trials import LostTrials, LostTrialScheduler
@@ -28,9 +25,9 @@ from orchestrator.preflight import Capacity
 from orchestrator.progress import ConfigProgress
 from orchestrator.search import CellSearcher, TrialList
 from orchestrator.second_stage import SecondStage, stage_trials
-from orchestrator.storage import attempt_folders, folder_prefix
+from orchestrator.storage import folder_prefix
 from orchestrator.sweep import Sweep
-from orchestrator.trial import checkpoint_folders, run_trial, trial_key
+from orchestrator.trial import attempts, checkpoint_folders, run_trial
 
 
 @contextmanager
@@ -183,25 +180,14 @@ class DropFinishedCheckpoints(tune.Callback):
     def on_trial_complete(self, iteration: int, trials: list, trial: tune.experiment.Trial,
                           **info: object) -> None:  # fmt: skip
         fs, folder = trial.storage.storage_filesystem, trial.path or ""
-        for attempt in [folder, *_earlier_attempts(fs, folder, trial.config)]:
+        # Its own folder, and its earlier attempts' (whose folders hold the same key).
+        experiment = str(PurePosixPath(folder).parent)
+        for attempt in {folder, *attempts(fs, experiment, trial.config)}:
             for checkpoint in checkpoint_folders(fs, attempt):
                 try:
                     fs.delete_dir(checkpoint)
                 except OSError:  # gone already, or the storage briefly out of reach: disk only
                     continue
-
-
-def _earlier_attempts(fs: pafs.FileSystem, trial_dir: str, config: dict[str, Any]) -> list[str]:
-    """Other folders of the same trial: named for it, with its key (only those are read, so
-    that a large experiment costs no scan of every folder)."""
-    named = attempt_folders(config["cell"], config["stage"], config["seed"])
-    return [
-        folder
-        for folder in subfolders(fs, str(PurePosixPath(trial_dir).parent))
-        if named.fullmatch(PurePosixPath(folder).name)
-        and folder != trial_dir
-        and trial_key(fs, folder) == config.get("trial_key")
-    ]
 
 
 def _watch(sweep: Sweep) -> list[tune.Callback]:
