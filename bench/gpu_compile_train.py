@@ -4,9 +4,12 @@ The same bert-base-sized Demux as ``bench/gpu_throughput.py`` (randomly initiali
 autocast, batch 32, at most 64 tokens) trained on all of SemEval English train with dev
 evaluated after every epoch, once per compile mode, one after the other in one process. The
 timed part is ``train``'s own: the epochs with their evaluations, compilation included, so the
-figure says after how many epochs compiling pays. Prints one row per mode and writes JSON.
+figure says after how many epochs compiling pays. A mode named twice trains twice, the second
+time with the first's compiled code, as a reused Ray worker's next trial does. Prints one row
+per mode and writes JSON.
 
     python bench/gpu_compile_train.py --data ../shared/data/semeval2018-ec --epochs 2
+    python bench/gpu_compile_train.py --modes reduce-overhead,reduce-overhead
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ as CUDA graphs, batches padded to 64 tokens).
 A bert-base-sized, randomly initialised encoder (12 layers, hidden 768, 12 heads, intermediate
 3072, a WordPiece vocabulary of up to 30522 built from the texts) on real SemEval English texts,
 batch 32, at most 64 tokens, fused AdamW: the steps ``emotrain.train`` takes, without its
-evaluations. Each variant is timed twice over ``--steps`` steps: queued freely, and reading the
-loss's finiteness after every step as ``emotrain.train`` did (one host sync a step; it now
-reads the finiteness only at its evaluations: emotrain/divergence.py). Prints
+evaluations. Each variant is timed three times over ``--steps`` steps: queued freely; watched,
+as ``emotrain.train`` now checks the loss (``DivergenceWatch``: a few tiny kernels a step, the
+finiteness read once, at the end, as train reads it at its evaluations); and synced, reading
+the loss's finiteness after every step as ``emotrain.train`` did (one host sync a step). Prints
 one row per variant (the warm-up's seconds hold the compilation) and writes them as JSON.
 
 Packing (``--share 1,2,4,8``): N such trainings (``--share-variant``, eager bf16 unless named)
@@ -51,6 +52,7 @@ from emotrain.data.batches import batch_rows, collate
 from emotrain.data.loading import load_splits
 from emotrain.device import check_precision, forward_precision, to_device
 from emotrain.distributed import Workers
+from emotrain.divergence import DivergenceWatch
 from emotrain.emotion_sets import scored_split
 from emotrain.losses import Objective
 from emotrain.models.factory import build_model
@@ -89,15 +91,11 @@ def main() -> int:
     if args.packed:
         args.out.write_text(json.dumps(packed_trial(args)))
         return 0
-    if args.share:
-        rows = [share(args, n) for n in args.share]
-        text = packing_table(rows)
-    else:
-        rows = []
-        for variant in args.variants:
-            rows.append(measure(args, variant))
-            args.out.write_text(json.dumps(rows, indent=2))  # what is done survives a timeout
-        text = table(rows)
+    rows = []
+    for run in args.share or args.variants:
+        rows.append(share(args, run) if args.share else measure(args, run))
+        args.out.write_text(json.dumps(rows, indent=2))  # what is done survives a timeout
+    text = packing_table(rows) if args.share else table(rows)
     print(text)
     args.out.write_text(json.dumps(rows, indent=2))
     print(f"written to {args.out}")
@@ -159,14 +157,16 @@ def measure(args: argparse.Namespace, variant: Variant) -> dict[str, Any]:
         bench.step(next(bench.feed)[0])
     torch.cuda.synchronize()
     warmup_seconds = time.perf_counter() - started
-    queued = _timed(bench, args.steps, sync=False)
-    synced = _timed(bench, args.steps, sync=True)
+    queued = _timed(bench, args.steps, "queued")
+    watched = _timed(bench, args.steps, "watched")
+    synced = _timed(bench, args.steps, "synced")
     tflops = 6 * bench.non_embedding_params * queued["tokens_per_s"] / 1e12
     return {
         "variant": variant.name, "compile": variant.compile, "precision": variant.precision,
         "gpu": torch.cuda.get_device_name(), "warmup_seconds": warmup_seconds,
         "examples_per_s": queued["examples_per_s"], "tokens_per_s": queued["tokens_per_s"],
         "tokens_per_example": queued["tokens_per_example"],
+        "examples_per_s_watched": watched["examples_per_s"],
         "examples_per_s_synced": synced["examples_per_s"], "params": bench.params,
         "non_embedding_params": bench.non_embedding_params, "model_tflops": tflops,
         "mfu": tflops / args.peak_tflops, "peak_tflops_assumed": args.peak_tflops,
@@ -177,17 +177,22 @@ def measure(args: argparse.Namespace, variant: Variant) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _timed(bench: Bench, steps: int, sync: bool) -> dict[str, float]:
-    """``steps`` steps; with ``sync`` the host reads each loss's finiteness before going on."""
+def _timed(bench: Bench, steps: int, check: str) -> dict[str, float]:
+    """``steps`` steps, the loss's finiteness checked as ``check`` says: not at all (queued),
+    by a ``DivergenceWatch`` read at the end (watched), or by the host after each step (synced)."""
+    watch = DivergenceWatch(torch.device("cuda"))
     torch.cuda.synchronize()
     started, tokens, examples = time.perf_counter(), 0, 0
-    for _ in range(steps):
+    for step in range(steps):
         batch, size = next(bench.feed)
         tokens += batch["input_ids"].numel()
         loss = bench.step(batch)
-        if sync and not torch.isfinite(loss):
+        if check == "watched":
+            watch.watch(loss, 1, step)
+        elif check == "synced" and not torch.isfinite(loss):
             raise SystemExit(f"error: the loss is {float(loss)}")
         examples += size
+    watch.check()
     torch.cuda.synchronize()
     seconds = time.perf_counter() - started
     return {"examples_per_s": examples / seconds, "tokens_per_s": tokens / seconds,
@@ -300,17 +305,19 @@ def _batches(
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'variant':<22}{'warm-up s':>10}{'examples/s':>12}{'synced':>9}{'tokens/s':>10}"
-             f"{'TFLOP/s':>9}{'MFU':>7}{'GiB':>6}"]  # fmt: skip
+    lines = [f"{'variant':<22}{'warm-up s':>10}{'examples/s':>12}{'watched':>9}{'synced':>9}"
+             f"{'tokens/s':>10}{'TFLOP/s':>9}{'MFU':>7}{'GiB':>6}"]  # fmt: skip
     for row in rows:
         lines.append(f"{row['variant']:<22}{row['warmup_seconds']:>10.1f}"
-                     f"{row['examples_per_s']:>12.1f}{row['examples_per_s_synced']:>9.1f}"
+                     f"{row['examples_per_s']:>12.1f}{row['examples_per_s_watched']:>9.1f}"
+                     f"{row['examples_per_s_synced']:>9.1f}"
                      f"{row['tokens_per_s']:>10.0f}{row['model_tflops']:>9.1f}{row['mfu']:>7.1%}"
                      f"{row['max_allocated_bytes'] / 2**30:>6.1f}")  # fmt: skip
     peak = rows[0]["peak_tflops_assumed"]
     gpu = rows[0]["gpu"]
-    lines.append(f"{gpu}; attention {rows[0]['attention']}; synced: one host sync a step, as "
-                 "emotrain.train did; reduce-overhead pads to 64 tokens")  # fmt: skip
+    lines.append(f"{gpu}; attention {rows[0]['attention']}; watched: emotrain.train's loss "
+                 "check now; synced: one host sync a step, as it did; reduce-overhead pads to "
+                 "64 tokens")  # fmt: skip
     lines.append(f"MFU = 6 x {rows[0]['non_embedding_params']:,} non-embedding params x "
                  f"tokens/s / {peak} TFLOP/s (dense BF16 peak assumed)")  # fmt: skip
     return "\n".join(lines)

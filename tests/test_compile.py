@@ -60,13 +60,20 @@ def test_compiled_training_matches_eager_and_saves_plain_weights(
     assert saved == plain and saved
 
 
-def test_a_process_reuses_compiled_code_for_the_same_model_only(semeval_root: Path) -> None:
+@pytest.mark.parametrize(
+    ("mode", "device"),
+    [("default", "cpu"), pytest.param("reduce-overhead", "cuda", marks=needs_cuda)],
+)
+def test_a_process_reuses_compiled_code_for_the_same_model_only(
+    semeval_root: Path, mode: str, device: str
+) -> None:
     """A reused Ray worker's next trial: same model, no new graph; another model replaces the
-    compiled code (kept, it would pile up until torch silently ran every model eager)."""
+    compiled code (kept, it would pile up until torch silently ran every model eager, and on a
+    GPU hold the CUDA graphs' memory)."""
     small = {"train_limit": 45, "eval_limit": 30}
 
     def graphs_after(**changes: Any) -> int:
-        config = _config(semeval_root, "default", **changes)
+        config = _config(semeval_root, mode, device=device, **changes)
         train(
             config | {"data": config["data"] | small, "optim": config["optim"] | {"max_epochs": 1}}
         )

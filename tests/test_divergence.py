@@ -20,6 +20,14 @@ from emotrain.divergence import DivergenceWatch, TrainingDiverged
 from emotrain.train_state import LATEST
 
 CPU = torch.device("cpu")
+# On a GPU a host read is a wait for the device: the case this module is about.
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
+    ),
+]
 
 
 class HostReads(TorchDispatchMode):
@@ -57,21 +65,24 @@ def _config(semeval_root: Path, train_limit: int, lr: float = 3e-3) -> dict[str,
     }
 
 
-def test_the_first_non_finite_loss_is_named() -> None:
-    watch = DivergenceWatch(CPU)
-    watch.watch(torch.tensor(0.5), 1, 1)
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_first_non_finite_loss_is_named(device: str) -> None:
+    watch = DivergenceWatch(torch.device(device))
+    watch.watch(torch.tensor(0.5, device=device), 1, 1)
     watch.check()  # nothing yet
-    watch.watch(torch.tensor(float("inf")), 1, 2)
-    watch.watch(torch.tensor(float("nan")), 2, 1)
+    watch.watch(torch.tensor(float("inf"), device=device), 1, 2)
+    watch.watch(torch.tensor(float("nan"), device=device), 2, 1)
     with pytest.raises(TrainingDiverged, match=r"^loss is inf at epoch 1, step 2$"):
         watch.check()
 
 
-def test_watching_reads_nothing_on_the_host() -> None:
-    watch = DivergenceWatch(CPU)
+@pytest.mark.parametrize("device", DEVICES)
+def test_watching_reads_nothing_on_the_host(device: str) -> None:
+    watch = DivergenceWatch(torch.device(device))
+    losses = [torch.tensor(loss, device=device) for loss in (0.3, float("nan"), 0.2)]
     with HostReads() as reads:
-        for step, loss in enumerate([0.3, float("nan"), 0.2], 1):
-            watch.watch(torch.tensor(loss), 1, step)
+        for step, loss in enumerate(losses, 1):
+            watch.watch(loss, 1, step)
     assert reads.count == 0
     with HostReads() as reads, pytest.raises(TrainingDiverged, match="nan at epoch 1, step 2"):
         watch.check()
@@ -88,13 +99,16 @@ def test_a_diverged_run_fails_before_it_saves_or_reports(
     assert not (tmp_path / LATEST).exists()
 
 
-def test_the_training_loop_reads_tensors_only_where_it_evaluates(semeval_root: Path) -> None:
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_training_loop_reads_tensors_only_where_it_evaluates(
+    semeval_root: Path, device: str
+) -> None:
     """One epoch of 4 steps and one of 8, the same evaluations: emotrain's own reads of tensor
     values do not grow with the steps."""
     counts = {}
     for train_limit in (64, 128):
         with HostReads() as reads:
-            train(_config(semeval_root, train_limit))
+            train(_config(semeval_root, train_limit) | {"device": device})
         counts[train_limit] = reads.count
     assert counts[64] == counts[128] > 0, counts
 
