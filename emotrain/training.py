@@ -39,6 +39,7 @@ from emotrain.eval_targets import emotion_words, eval_targets
 from emotrain.inference import probabilities
 from emotrain.losses import Objective
 from emotrain.metrics import multilabel_metrics
+from emotrain.models.embedding_grad import keep_embedding_grad
 from emotrain.models.factory import build_model
 from emotrain.models.memo import memo_template
 from emotrain.train_state import TrainingState, load_state, save_state
@@ -104,6 +105,8 @@ def train(
     corpus = [*train_data.texts, template, *(w for t in targets.values() for w in t.prompt_words)]
     model, tokenizer = build_model(cfg.model, corpus, len(train_set.names))
     model.to(workers.device)  # initialised on the CPU: the same start on every device
+    if workers.device.type == "cpu" and not workers.parallel and cfg.optim.compile == "off":
+        keep_embedding_grad(model, model.encoder.get_input_embeddings())  # the same numbers
 
     def scored(
         emotion_set: EmotionSet, split: EmotionData, language: Language | None = None
