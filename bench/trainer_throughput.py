@@ -21,7 +21,9 @@ emotrain runs with its defaults (random batches padded to their longest example)
 the Trainer uses by default on torch >= 2.8), ``model.top_layer_on_prompt`` (the encoder's
 last layer computed only at the emotion prompt's positions, the only states Demux reads) and
 ``model.fast_dropout`` (dropout masks from 16 random bits per element, not torch's Bernoulli
-sampler).
+sampler); and as ``emotrain, fast, torch's embedding gradient``, the same with torch's own
+gradient for the word embeddings, which ``train`` otherwise keeps in one buffer on the CPU
+(emotrain/models/embedding_grad.py), to show that buffer's share.
 
 What is timed, for every contender alike: the training steps and the evaluation passes only.
 Model loading and tokenization are excluded from both sides (emotrain's loop starts after

@@ -20,14 +20,9 @@ from emotrain.divergence import DivergenceWatch, TrainingDiverged
 from emotrain.train_state import LATEST
 
 CPU = torch.device("cpu")
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 # On a GPU a host read is a wait for the device: the case this module is about.
-DEVICES = [
-    "cpu",
-    pytest.param(
-        "cuda",
-        marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
-    ),
-]
+DEVICES = ["cpu", pytest.param("cuda", marks=needs_cuda)]
 
 
 class HostReads(TorchDispatchMode):
