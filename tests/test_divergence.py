@@ -8,12 +8,13 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import op_calls
 import pytest
 import torch
 import torch.multiprocessing as mp
 from local_ports import free_port
+from op_calls import OpCalls
 from torch import distributed as dist
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from emotrain import train
 from emotrain.divergence import DivergenceWatch, TrainingDiverged
@@ -25,23 +26,16 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 DEVICES = ["cpu", pytest.param("cuda", marks=needs_cuda)]
 
 
-class HostReads(TorchDispatchMode):
-    """Counts the reads of a tensor's value by the host (``item()``, ``bool()``, ``int()``...:
-    aten's ``_local_scalar_dense``) issued by emotrain's own code, not by torch's or
-    transformers' code that it calls."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        if func is torch.ops.aten._local_scalar_dense.default and _issued_by_emotrain():
-            self.count += 1
-        return func(*args, **(kwargs or {}))
+def host_reads() -> OpCalls:
+    """Counts (``len(noted)``) the reads of a tensor's value by the host (``item()``,
+    ``bool()``, ``int()``...: aten's ``_local_scalar_dense``) issued by emotrain's own code, not
+    by torch's or transformers' code that it calls."""
+    return OpCalls(torch.ops.aten._local_scalar_dense.default,
+                   lambda _: True if _issued_by_emotrain() else None)  # fmt: skip
 
 
-# Frames of the dispatch itself, between the code that reads and ``__torch_dispatch__``.
-_DISPATCH = (__file__, "_python_dispatch.py", "_compile.py", "_dynamo")
+# Frames of the dispatch itself, between the code that reads and the check.
+_DISPATCH = (__file__, op_calls.__file__, "_python_dispatch.py", "_compile.py", "_dynamo")
 
 
 def _issued_by_emotrain() -> bool:
@@ -75,13 +69,13 @@ def test_the_first_non_finite_loss_is_named(device: str) -> None:
 def test_watching_reads_nothing_on_the_host(device: str) -> None:
     watch = DivergenceWatch(torch.device(device))
     losses = [torch.tensor(loss, device=device) for loss in (0.3, float("nan"), 0.2)]
-    with HostReads() as reads:
+    with host_reads() as reads:
         for step, loss in enumerate(losses, 1):
             watch.watch(loss, 1, step)
-    assert reads.count == 0
-    with HostReads() as reads, pytest.raises(TrainingDiverged, match="nan at epoch 1, step 2"):
+    assert len(reads.noted) == 0
+    with host_reads() as reads, pytest.raises(TrainingDiverged, match="nan at epoch 1, step 2"):
         watch.check()
-    assert reads.count > 0  # the counter does see a read where there is one
+    assert len(reads.noted) > 0  # the counter does see a read where there is one
 
 
 def test_a_diverged_run_fails_before_it_saves_or_reports(
@@ -102,9 +96,9 @@ def test_the_training_loop_reads_tensors_only_where_it_evaluates(
     values do not grow with the steps."""
     counts = {}
     for train_limit in (64, 128):
-        with HostReads() as reads:
+        with host_reads() as reads:
             train(_config(semeval_root, train_limit) | {"device": device})
-        counts[train_limit] = reads.count
+        counts[train_limit] = len(reads.noted)
     assert counts[64] == counts[128] > 0, counts
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import torch
 from dev_batches import padded_batches
+from op_calls import OpCalls
 from torch import nn
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from emotrain import train, training
 from emotrain.data.semeval import load_semeval
@@ -84,17 +84,9 @@ def test_shared_or_unusual_embeddings_keep_torchs_gradient(semeval_root: Path) -
     assert type(memo.encoder.get_input_embeddings()) is nn.Embedding
 
 
-class _DenseEmbeddingGradients(TorchDispatchMode):
-    """The row counts of the tables torch's dense embedding backward made gradients for."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: set[int] = set()
-
-    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        if func is torch.ops.aten.embedding_dense_backward.default:
-            self.tables.add(args[2])  # num_weights
-        return func(*args, **(kwargs or {}))
+def _dense_embedding_gradients() -> OpCalls:
+    """Notes the row count of each table torch's dense embedding backward makes a gradient for."""
+    return OpCalls(torch.ops.aten.embedding_dense_backward.default, lambda args: args[2])
 
 
 def test_train_on_the_cpu_builds_no_vocabulary_sized_gradient(
@@ -112,13 +104,13 @@ def test_train_on_the_cpu_builds_no_vocabulary_sized_gradient(
         return keep_embedding_grad(model, embedding)
 
     monkeypatch.setattr(training, "keep_embedding_grad", keep)
-    with _DenseEmbeddingGradients() as kept:
+    with _dense_embedding_gradients() as kept:
         result = train(config)
     monkeypatch.setattr(training, "keep_embedding_grad", lambda *_: False)  # torch's own
-    with _DenseEmbeddingGradients() as plain:
+    with _dense_embedding_gradients() as plain:
         expected = train(config)
     (rows,) = vocabulary
-    assert rows not in kept.tables and rows in plain.tables, (rows, kept.tables, plain.tables)
-    assert kept.tables  # the position embeddings still have torch's gradient: the spy sees it
+    assert rows not in kept.noted and rows in plain.noted, (rows, kept.noted, plain.noted)
+    assert kept.noted  # the position embeddings still have torch's gradient: the spy sees it
     assert result.history == expected.history  # the same numbers
     assert result.test == expected.test
