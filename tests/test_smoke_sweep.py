@@ -57,6 +57,13 @@ def test_tables_have_one_row_per_trial_and_configuration(finished) -> None:
     assert set(trials["cfg.loss.weights"]) == {"one", "rho"}
 
 
+def test_completed_trials_leave_no_checkpoint(finished) -> None:
+    experiment, _ = finished
+    trial_dirs = [path.parent for path in experiment.glob("*/result.json")]
+    assert len(trial_dirs) == 2 * 2 * 2
+    assert not [folder for trial in trial_dirs for folder in trial.glob("checkpoint_*")]
+
+
 def test_aggregates_are_the_mean_and_std_of_their_trials(finished) -> None:
     experiment, _ = finished
     trials = pd.read_parquet(experiment / "trials.parquet")
