@@ -4,7 +4,6 @@ progress lines, and Tune's own JSON and TensorBoard loggers under the experiment
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,13 +33,7 @@ from orchestrator.trial import attempts, checkpoint_folders, run_trial
 @contextmanager
 def ray_session(address: str | None) -> Iterator[None]:
     """Connected to the cluster at ``address``, else to a local Ray started here (and shut
-    down on exit); an existing connection is used as it is.
-
-    The shutdown runs in a thread of its own while the driver goes on to write the tables
-    (0.35 s of a local Ray's: README, Performance). It is not a daemon thread, so the process
-    waits for it before its exit handlers (emotrain/process_exit.py), and so does the next
-    session."""
-    _shutdown.wait()
+    down on exit); an existing connection is used as it is."""
     if ray.is_initialized():
         yield
         return
@@ -54,26 +47,7 @@ def ray_session(address: str | None) -> Iterator[None]:
     finally:
         if address is None:
             stop_autoscaler_monitor()
-        _shutdown.start()
-
-
-class _Shutdown:
-    """``ray.shutdown`` in the background, waited for by whoever needs Ray gone."""
-
-    def __init__(self) -> None:
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=ray.shutdown, name="ray-shutdown")
-        self._thread.start()
-
-    def wait(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-
-_shutdown = _Shutdown()
+        ray.shutdown()
 
 
 # Ray's autoscaler monitor, started by ray.init for a local Ray, as a child of this process.

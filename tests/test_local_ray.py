@@ -1,7 +1,6 @@
 """The local Ray a sweep starts ends with it: every process it started is gone when the session
 closes, the autoscaler monitor included, which is killed before Ray's shutdown rather than
-left to Ray's one-second grace (README, Performance). The shutdown runs in the background, and
-a second session in the same process still gets a Ray of its own."""
+left to Ray's one-second grace (README, Performance)."""
 
 from __future__ import annotations
 
@@ -26,11 +25,6 @@ with ray_session(None):
     ray.get(pid.remote())  # a worker process too
     started = psutil.Process().children(recursive=True)
     monitors = [p.pid for p in started if is_autoscaler_monitor(p)]
-# The first session's Ray shuts down in the background; a second session right after still
-# gets a Ray of its own.
-with ray_session(None):
-    ray.get(pid.remote())
-    started += psutil.Process().children(recursive=True)
 print(json.dumps({"started": [p.pid for p in started], "monitors": monitors}))
 """
 
