@@ -68,7 +68,9 @@ def main() -> None:
         config = ModelConfig(encoder={"name": ENCODER}, **options)
         models[name], tokenizer = build_model(config, [], len(split.emotions))
     kept = models[KEPT]
-    assert keep_embedding_grad(kept, kept.encoder.get_input_embeddings())
+    # Not an assert: under python -O the variant would silently run torch's gradient.
+    if not keep_embedding_grad(kept, kept.encoder.get_input_embeddings()):
+        raise SystemExit(f"{KEPT}: the encoder's word embeddings cannot keep their gradient")
     size = args.batches * BATCH_SIZE
     prompt = EmotionPrompt.build(split.emotions, "english")
     encoded = encode_pairs(tokenizer, prompt, split.texts[:size], split.labels[:size], 64)

@@ -57,8 +57,9 @@ class KeptGradEmbedding(nn.Embedding):
 
     def add_grad(self, ids: torch.Tensor, grad: torch.Tensor) -> None:
         """Add the lookup's gradient (``grad``, one row per id) into the weight's ``.grad``."""
-        keep = ids != self.padding_idx if self.padding_idx is not None else None
-        ids, grad = (ids, grad) if keep is None else (ids[keep], grad[keep])
+        if self.padding_idx is not None:
+            keep = ids != self.padding_idx
+            ids, grad = ids[keep], grad[keep]
         if self.weight.grad is None:
             self.weight.grad = self._zeroed_buffer()
         else:  # accumulating: torch sums this pass's rows first, then adds them to the gradient
