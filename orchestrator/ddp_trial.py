@@ -76,7 +76,7 @@ def _worker(loop_config: dict[str, Any]) -> None:
             checkpoint = ray.train.Checkpoint(loop_config["earlier"])
         if checkpoint is not None:
             checkpoint.to_directory(str(state_dir / LATEST))
-        report = epoch_reporter(state_dir, _to_train)
+        report = epoch_reporter(state_dir, _to_train, loop_config["train"])
         try:
             result = emotrain.train(loop_config["train"], report=report, state_dir=state_dir)
         except TrainingDiverged as err:

@@ -1,10 +1,11 @@
 """The Tune trainable: one (configuration, seed) is one call of ``emotrain.train``.
 
-``train`` saves its state after every epoch; each report that follows such a save hands that
-state to Tune as the trial's checkpoint. A retried trial (``max_failures``) gets it back and
-continues from its last epoch, ending exactly as an uninterrupted run would. A trial started
-again after the driver was lost (a rerun of the sweep) continues from the newest checkpoint of
-an unfinished earlier attempt with the same ``trial_key``.
+``train`` saves its state after every epoch; each report that follows such a save, but the last
+epoch's (``epoch_reporter``), hands that state to Tune as the trial's checkpoint. A retried
+trial (``max_failures``) gets it back and continues from its last checkpointed epoch, ending
+exactly as an uninterrupted run would. A trial started again after the driver was lost (a
+rerun of the sweep) continues from the newest checkpoint of an unfinished earlier attempt with
+the same ``trial_key``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pyarrow.fs as pafs
 import ray
 from ray import tune
 
+from emotrain.config import TrainConfig
 from emotrain.divergence import TrainingDiverged
 from emotrain.train_state import LATEST, holds_every_file
 
@@ -47,7 +49,7 @@ def run_trial(config: dict[str, Any]) -> None:
             checkpoint = tune.Checkpoint(earlier)
         if checkpoint is not None:
             checkpoint.to_directory(str(state_dir / LATEST))
-        report = epoch_reporter(state_dir, _to_tune)
+        report = epoch_reporter(state_dir, _to_tune, config["train"])
         try:
             result = train(config["train"], report=report, state_dir=state_dir)
         except TrainingDiverged as err:
@@ -165,13 +167,21 @@ def _finished(results: str | None) -> bool:
 Send = Callable[[dict[str, float], "tune.Checkpoint | None"], None]
 
 
-def epoch_reporter(state_dir: Path, send: Send) -> Callable[[dict[str, float]], None]:
+def epoch_reporter(
+    state_dir: Path, send: Send, train_config: dict[str, Any]
+) -> Callable[[dict[str, float]], None]:
     """``train``'s report: each report that follows a save of the state carries it as the
-    checkpoint (the state is saved by rank 0 only, so only rank 0 sends a checkpoint)."""
+    checkpoint (the state is saved by rank 0 only, so only rank 0 sends a checkpoint).
+
+    Except the last epoch's: the trial completes moments later, and its completion deletes its
+    checkpoints (``DropFinishedCheckpoints``), while sending one costs a copy into the storage
+    and, in Tune, a snapshot of the whole experiment (README, Performance). A trial lost in
+    between trains its last epoch again."""
     latest = state_dir / LATEST
+    last_epoch = TrainConfig.model_validate(train_config).optim.max_epochs
 
     def report(metrics: dict[str, float]) -> None:
-        saved = _saved_step(latest) == metrics.get("step")
+        saved = metrics.get("epoch") != last_epoch and _saved_step(latest) == metrics.get("step")
         send(metrics, tune.Checkpoint.from_directory(str(latest)) if saved else None)
 
     return report

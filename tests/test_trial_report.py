@@ -1,0 +1,48 @@
+"""What a trial hands Tune after each epoch: its saved state as the checkpoint, except after the
+last epoch, whose state the trial's completion would delete moments later."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ray import tune
+
+from emotrain import train
+from orchestrator.trial import epoch_reporter
+
+ENCODER = {"tiny": "bert", "hidden_size": 32, "num_layers": 1, "num_heads": 2,
+           "intermediate_size": 64}  # fmt: skip
+
+
+def _config(epochs: int, patience: int) -> dict[str, Any]:
+    return {
+        "data": {"root": None, "language": "english"},  # the demo data inside emotrain
+        "model": {"kind": "demux", "encoder": ENCODER, "max_length": 32},
+        "optim": {"max_epochs": epochs, "patience": patience, "lr": 3e-3, "batch_size": 16},
+        "seed": 0,
+        "threads": 1,
+        "cache_dir": "off",
+    }
+
+
+def _sent(config: dict[str, Any], state_dir: Path) -> list[tuple[int, bool]]:
+    sent: list[tuple[int, bool]] = []
+
+    def send(metrics: dict[str, float], checkpoint: tune.Checkpoint | None) -> None:
+        if checkpoint is not None:  # it holds the state of the epoch it came with
+            assert (Path(checkpoint.path) / "progress.json").is_file()
+        sent.append((int(metrics["epoch"]), checkpoint is not None))
+
+    train(config, report=epoch_reporter(state_dir, send, config), state_dir=state_dir)
+    return sent
+
+
+def test_every_epoch_but_the_last_sends_its_saved_state(tmp_path: Path) -> None:
+    assert _sent(_config(epochs=3, patience=3), tmp_path) == [(1, True), (2, True), (3, False)]
+    # train itself still saved the last epoch: a rerun of the finished state trains nothing
+    assert (tmp_path / "latest" / "progress.json").is_file()
+
+
+def test_a_one_epoch_trial_sends_no_checkpoint(tmp_path: Path) -> None:
+    assert _sent(_config(epochs=1, patience=1), tmp_path) == [(1, False)]
