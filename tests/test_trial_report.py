@@ -9,6 +9,7 @@ from typing import Any
 from ray import tune
 
 from emotrain import train
+from emotrain.train_state import LATEST
 from orchestrator.trial import epoch_reporter
 
 ENCODER = {"tiny": "bert", "hidden_size": 32, "num_layers": 1, "num_heads": 2,
@@ -30,7 +31,7 @@ def _sent(config: dict[str, Any], state_dir: Path) -> list[tuple[int, bool]]:
     sent: list[tuple[int, bool]] = []
 
     def send(metrics: dict[str, float], checkpoint: tune.Checkpoint | None) -> None:
-        if checkpoint is not None:  # it holds the state of the epoch it came with
+        if checkpoint is not None:  # a whole saved state (progress.json is written last)
             assert (Path(checkpoint.path) / "progress.json").is_file()
         sent.append((int(metrics["epoch"]), checkpoint is not None))
 
@@ -41,7 +42,7 @@ def _sent(config: dict[str, Any], state_dir: Path) -> list[tuple[int, bool]]:
 def test_every_epoch_but_the_last_sends_its_saved_state(tmp_path: Path) -> None:
     assert _sent(_config(epochs=3, patience=3), tmp_path) == [(1, True), (2, True), (3, False)]
     # train itself still saved the last epoch: a rerun of the finished state trains nothing
-    assert (tmp_path / "latest" / "progress.json").is_file()
+    assert (tmp_path / LATEST / "progress.json").is_file()
 
 
 def test_a_one_epoch_trial_sends_no_checkpoint(tmp_path: Path) -> None:
