@@ -23,6 +23,7 @@ import yaml
 from driver_kill import kill_driver_when
 from moto.server import ThreadedMotoServer
 from ray import tune
+from tiny_encoder import TINY_BERT
 
 from emotrain import train
 from orchestrator.cloud_storage import MIRROR_ROOT, sync
@@ -33,7 +34,7 @@ from orchestrator.trial import earlier_attempt
 pytestmark = pytest.mark.slow(minutes=1.5)  # on 2 CPUs: see conftest.py
 
 BUCKET = "emosweep-test"
-TINY = {"tiny": "bert", "hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64}
+TINY = TINY_BERT
 
 
 def _free_port() -> int:

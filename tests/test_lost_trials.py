@@ -16,6 +16,7 @@ import pytest
 import yaml
 from ray.tune.experiment import Trial
 from ray.tune.search import Searcher
+from tiny_encoder import TINY_BERT
 
 from orchestrator.lost_trials import LostTrials
 from orchestrator.plan import make_plan
@@ -24,7 +25,7 @@ from orchestrator.sweep import load_sweep
 
 pytestmark = pytest.mark.slow(minutes=1)  # on 2 CPUs: see conftest.py
 
-TINY = {"tiny": "bert", "hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64}
+TINY = TINY_BERT
 
 # The driver with one more Tune callback: it SIGKILLs the worker of the first trial to complete
 # from inside Tune's on_trial_complete, which runs before Tune caches that worker for reuse.

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 import yaml
+from tiny_encoder import TINY_BERT
 
 from emotrain import train
 from emotrain.checkpoint import load_model
@@ -41,8 +42,7 @@ EXPERIMENT_PICKLES = ["tuner.pkl", "experiment_state-2026-01-01_00-00-00.pkl",
 TRIAL_PICKLES = ["params.pkl", "error.pkl", "checkpoint_000000/data.pkl",
                  "checkpoint_000000/checkpoint.pkl", "rank_0/checkpoint.pkl"]  # fmt: skip
 TRIAL_TORCH = ["checkpoint_000000/latest/state.pt", "checkpoint_000000/state.pt", "model.pt"]
-ENCODER = {"tiny": "bert", "hidden_size": 32, "num_layers": 1, "num_heads": 2,
-           "intermediate_size": 64}  # fmt: skip
+ENCODER = TINY_BERT
 TINY_SWEEP = {
     "name": "tiny",
     "base": {

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import pytest
+from tiny_encoder import TINY_BERT
 
 from emotrain import train
 from emotrain.checkpoint import TrainedModel, load_model
@@ -20,8 +21,7 @@ LONG = "what a day " * 10_000  # 110,000 characters
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("model") / "demux"
-    encoder = {"tiny": "bert", "hidden_size": 32, "num_layers": 1, "num_heads": 2,
-               "intermediate_size": 64}  # fmt: skip
+    encoder = TINY_BERT
     config = {
         "data": {"root": None, "train_limit": 64, "eval_limit": 32},
         "model": {"encoder": encoder, "max_length": 32},

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from ray import tune
+from tiny_encoder import TINY_BERT
 
 from emotrain import train
 from emotrain.train_state import LATEST
 from orchestrator.trial import epoch_reporter
 
-ENCODER = {"tiny": "bert", "hidden_size": 32, "num_layers": 1, "num_heads": 2,
-           "intermediate_size": 64}  # fmt: skip
+ENCODER = TINY_BERT
 
 
 def _config(epochs: int, patience: int) -> dict[str, Any]:
