@@ -83,9 +83,15 @@ def train(
     config: TrainConfig | Mapping[str, Any],
     report: Report | None = None,
     state_dir: Path | None = None,
+    *,
+    save_last_epoch: bool = True,
 ) -> TrainResult:
     """Train and evaluate one configuration. With ``state_dir`` the training state is saved
-    after every epoch, and a run that finds a state there continues from it."""
+    after every epoch, and a run that finds a state there continues from it. A caller with no
+    use for the finished state (the orchestrator's trial, which ends moments later) passes
+    ``save_last_epoch=False``: no save after epoch ``max_epochs`` (for a bert-base, model,
+    optimizer and best weights are 1.75 GB), so a rerun on that ``state_dir`` trains the last
+    epoch again."""
     cfg = TrainConfig.model_validate(config)
     meter = CostMeter()
     if cfg.threads is not None:
@@ -169,7 +175,8 @@ def train(
                 divergence.check()  # before the diverged weights are evaluated or saved
                 dev = scores(eval_splits["dev"]) if cfg.stage == "dev" else {}
                 metrics = tracker.record(epoch, dev, model)
-                if epoch_end and state_dir is not None and workers.main:
+                wanted = save_last_epoch or epoch < cfg.optim.max_epochs
+                if epoch_end and state_dir is not None and workers.main and wanted:
                     save_state(state_dir, tracker.state(model, optimizer, scheduler, shuffle))
                 if report is not None:  # on every rank: Ray Train's report is a barrier
                     report(metrics)

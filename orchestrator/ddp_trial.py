@@ -76,9 +76,9 @@ def _worker(loop_config: dict[str, Any]) -> None:
             checkpoint = ray.train.Checkpoint(loop_config["earlier"])
         if checkpoint is not None:
             checkpoint.to_directory(str(state_dir / LATEST))
-        report = epoch_reporter(state_dir, _to_train, loop_config["train"])
+        report = epoch_reporter(state_dir, _to_train)
         try:
-            result = emotrain.train(loop_config["train"], report=report, state_dir=state_dir)
+            result = emotrain.train(loop_config["train"], report, state_dir, save_last_epoch=False)
         except TrainingDiverged as err:
             # Every rank raises it at the same step (the check is collective), and a retry would
             # diverge again: the trial ends failed with the reason, as a one-process trial does.

@@ -22,7 +22,6 @@ import pyarrow.fs as pafs
 import ray
 from ray import tune
 
-from emotrain.config import TrainConfig
 from emotrain.divergence import TrainingDiverged
 from emotrain.train_state import LATEST, holds_every_file
 
@@ -49,9 +48,9 @@ def run_trial(config: dict[str, Any]) -> None:
             checkpoint = tune.Checkpoint(earlier)
         if checkpoint is not None:
             checkpoint.to_directory(str(state_dir / LATEST))
-        report = epoch_reporter(state_dir, _to_tune, config["train"])
+        report = epoch_reporter(state_dir, _to_tune)
         try:
-            result = train(config["train"], report=report, state_dir=state_dir)
+            result = train(config["train"], report, state_dir, save_last_epoch=False)
         except TrainingDiverged as err:
             # Deterministic for this config and seed: a retry would diverge again. The trial
             # ends failed, with the reason, and the sweep goes on.
@@ -167,21 +166,19 @@ def _finished(results: str | None) -> bool:
 Send = Callable[[dict[str, float], "tune.Checkpoint | None"], None]
 
 
-def epoch_reporter(
-    state_dir: Path, send: Send, train_config: dict[str, Any]
-) -> Callable[[dict[str, float]], None]:
+def epoch_reporter(state_dir: Path, send: Send) -> Callable[[dict[str, float]], None]:
     """``train``'s report: each report that follows a save of the state carries it as the
     checkpoint (the state is saved by rank 0 only, so only rank 0 sends a checkpoint).
 
-    Except the last epoch's: the trial completes moments later, and its completion deletes its
-    checkpoints (``DropFinishedCheckpoints``), while sending one costs a copy into the storage
-    and, in Tune, a snapshot of the whole experiment (README, Performance). A trial lost in
-    between trains its last epoch again."""
+    The last epoch sends none, as trials train with ``save_last_epoch=False``: a trial's
+    completion, moments later, deletes its checkpoints (``DropFinishedCheckpoints``), and that
+    one would have cost a write of the whole state, a copy into the storage and, in Tune, a
+    snapshot of the whole experiment (README, Performance). A trial lost in between trains its
+    last epoch again."""
     latest = state_dir / LATEST
-    last_epoch = TrainConfig.model_validate(train_config).optim.max_epochs
 
     def report(metrics: dict[str, float]) -> None:
-        saved = metrics.get("epoch") != last_epoch and _saved_step(latest) == metrics.get("step")
+        saved = _saved_step(latest) == metrics.get("step")
         send(metrics, tune.Checkpoint.from_directory(str(latest)) if saved else None)
 
     return report
