@@ -33,12 +33,12 @@ from typing import Any
 
 import pandas as pd
 import yaml
+from orchestration_overhead import ENCODER, trial_start
 
 ENCODERS = {
     "bert-base": {"tiny": "bert", "hidden_size": 768, "num_layers": 12, "num_heads": 12,
                   "intermediate_size": 3072, "vocab_size": 30522},
-    "tiny": {"tiny": "bert", "hidden_size": 64, "num_layers": 2, "num_heads": 2,
-             "intermediate_size": 256},
+    "tiny": ENCODER,  # the orchestration bench's
 }  # fmt: skip
 
 
@@ -117,13 +117,6 @@ def run_sweep(folder: Path, spec: dict[str, Any], share: int) -> dict[str, Any]:
         "gpu_max_allocated_gib": round(float(memory.max()) / 2**30, 2),
         "best_dev_jaccard": dict(zip(trials["trial_key"], trials["best_dev_jaccard"], strict=True)),
     }  # fmt: skip
-
-
-def trial_start(trial_dir: Path) -> float:
-    """A trial starts when it writes its key file (see bench/orchestration_overhead.py)."""
-    from orchestrator.trial import KEY_FILE
-
-    return (trial_dir / KEY_FILE).stat().st_mtime
 
 
 def compare(levels: list[dict[str, Any]]) -> None:

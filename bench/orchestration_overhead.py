@@ -235,14 +235,15 @@ def run_sweep(folder: Path, variant: Variant, epochs: int) -> dict[str, Any]:
     # An empty result.json: a trial that never reported, such as one handed a dead cached
     # worker while PENDING, whose (configuration, seed) ran again as another trial (README,
     # Failures). It holds no span, and is counted.
-    reported = [path for path in experiment.glob("*/result.json") if path.stat().st_size]
+    results = list(experiment.glob("*/result.json"))
+    reported = [path for path in results if path.stat().st_size]
     spans = [trial_span(path.parent) for path in reported]
     starts, ends = [start for start, _ in spans], [end for _, end in spans]
     return {
         "cpus": variant.cpus,
         "reuse_workers": variant.reuse_workers,
         "completed": completed,
-        "never_reported": len(list(experiment.glob("*/result.json"))) - len(reported),
+        "never_reported": len(results) - len(reported),
         "wall_s": round(ended - launched, 2),
         "startup_s": round(min(starts) - launched, 2),
         "trials_s": round(max(ends) - min(starts), 2),
@@ -254,12 +255,17 @@ def run_sweep(folder: Path, variant: Variant, epochs: int) -> dict[str, Any]:
 
 
 def trial_span(trial_dir: Path) -> tuple[float, float]:
-    """When a trial started (its key file's mtime) and when it ended (wall clock)."""
+    """When a trial started and when it ended (wall clock)."""
+    lines = (trial_dir / "result.json").read_text(encoding="utf-8").splitlines()
+    started = trial_start(trial_dir)
+    return started, started + json.loads(lines[-1])["time_total_s"]
+
+
+def trial_start(trial_dir: Path) -> float:
+    """When a trial started: its key file's mtime."""
     from orchestrator.trial import KEY_FILE  # here: the loop's child must import only emotrain
 
-    lines = (trial_dir / "result.json").read_text(encoding="utf-8").splitlines()
-    started = (trial_dir / KEY_FILE).stat().st_mtime
-    return started, started + json.loads(lines[-1])["time_total_s"]
+    return (trial_dir / KEY_FILE).stat().st_mtime
 
 
 def run_loop(folder: Path, experiment: Path, threads: int) -> dict[str, Any]:

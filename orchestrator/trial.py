@@ -1,7 +1,8 @@
 """The Tune trainable: one (configuration, seed) is one call of ``emotrain.train``.
 
-``train`` saves its state after every epoch; each report that follows such a save, but the last
-epoch's (``epoch_reporter``), hands that state to Tune as the trial's checkpoint. A retried
+``train`` saves its state after every epoch but the last (``save_last_epoch=False``); each
+report that follows such a save (``epoch_reporter``) hands that state to Tune as the trial's
+checkpoint. A retried
 trial (``max_failures``) gets it back and continues from its last checkpointed epoch, ending
 exactly as an uninterrupted run would. A trial started again after the driver was lost (a
 rerun of the sweep) continues from the newest checkpoint of an unfinished earlier attempt with

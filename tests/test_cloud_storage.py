@@ -34,7 +34,6 @@ from orchestrator.trial import earlier_attempt
 pytestmark = pytest.mark.slow(minutes=1.5)  # on 2 CPUs: see conftest.py
 
 BUCKET = "emosweep-test"
-TINY = TINY_BERT
 
 
 def _free_port() -> int:
@@ -150,7 +149,7 @@ def _sweep(tmp_path: Path, storage: str) -> Path:
     spec = {
         "name": "cloud",
         "base": {
-            "model": {"encoder": TINY},
+            "model": {"encoder": TINY_BERT},
             "optim": {"max_epochs": 2, "patience": 2, "batch_size": 16, "lr": 3e-3},
             "cache_dir": "off",
         },

@@ -25,7 +25,6 @@ from orchestrator.sweep import load_sweep
 
 pytestmark = pytest.mark.slow(minutes=1)  # on 2 CPUs: see conftest.py
 
-TINY = TINY_BERT
 
 # The driver with one more Tune callback: it SIGKILLs the worker of the first trial to complete
 # from inside Tune's on_trial_complete, which runs before Tune caches that worker for reuse.
@@ -54,7 +53,7 @@ def _sweep(tmp_path: Path, **changes: object) -> Path:
     spec = {
         "name": "lost",
         "base": {
-            "model": {"encoder": TINY},
+            "model": {"encoder": TINY_BERT},
             "optim": {"max_epochs": 1, "batch_size": 32, "lr": 3e-3},
             "cache_dir": "off",
         },

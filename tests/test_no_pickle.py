@@ -42,12 +42,11 @@ EXPERIMENT_PICKLES = ["tuner.pkl", "experiment_state-2026-01-01_00-00-00.pkl",
 TRIAL_PICKLES = ["params.pkl", "error.pkl", "checkpoint_000000/data.pkl",
                  "checkpoint_000000/checkpoint.pkl", "rank_0/checkpoint.pkl"]  # fmt: skip
 TRIAL_TORCH = ["checkpoint_000000/latest/state.pt", "checkpoint_000000/state.pt", "model.pt"]
-ENCODER = TINY_BERT
 TINY_SWEEP = {
     "name": "tiny",
     "base": {
         "data": {"root": None, "train_limit": 32, "eval_limit": 16},
-        "model": {"encoder": ENCODER, "max_length": 32},
+        "model": {"encoder": TINY_BERT, "max_length": 32},
         "optim": {"max_epochs": 1, "batch_size": 16, "lr": 3e-3},
     },
     "seeds": [0],

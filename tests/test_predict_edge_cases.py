@@ -21,10 +21,9 @@ LONG = "what a day " * 10_000  # 110,000 characters
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("model") / "demux"
-    encoder = TINY_BERT
     config = {
         "data": {"root": None, "train_limit": 64, "eval_limit": 32},
-        "model": {"encoder": encoder, "max_length": 32},
+        "model": {"encoder": TINY_BERT, "max_length": 32},
         "optim": {"max_epochs": 1, "batch_size": 16, "lr": 3e-3},
         "seed": 0,
         "threads": 1,

@@ -15,13 +15,11 @@ from emotrain import train
 from emotrain.train_state import LATEST
 from orchestrator.trial import epoch_reporter
 
-ENCODER = TINY_BERT
-
 
 def _config(epochs: int, patience: int) -> dict[str, Any]:
     return {
         "data": {"root": None, "language": "english"},  # the demo data inside emotrain
-        "model": {"kind": "demux", "encoder": ENCODER, "max_length": 32},
+        "model": {"kind": "demux", "encoder": TINY_BERT, "max_length": 32},
         "optim": {"max_epochs": epochs, "patience": patience, "lr": 3e-3, "batch_size": 16},
         "seed": 0,
         "threads": 1,
