@@ -82,8 +82,10 @@ def _worker(loop_config: dict[str, Any]) -> None:
         except TrainingDiverged as err:
             # Every rank raises it at the same step (the check is collective), and a retry would
             # diverge again: the trial ends failed with the reason, as a one-process trial does.
+            # (Not a ValueError, as a one-process trial: one rank alone may raise it while the
+            # others wait on it in a collective; Ray Train ends the group instead.)
             if ray.train.get_context().get_world_rank() == 0:
-                record_failure(loop_config["trial_dir"], str(err))
+                record_failure(loop_config["trial_dir"], err)
             ray.train.report({loop_config["metric"]: math.nan})
             return
         ray.train.report({**result.flat(), **where_it_ran(), FINAL: 1.0})

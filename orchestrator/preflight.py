@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emotrain.config import TrainConfig
-from emotrain.data.loading import missing_files
+from emotrain.data.config import DataConfig
+from emotrain.data.loading import SPLITS, missing_files, unreadable_files
+from emotrain.data.semeval import Split
 from emotrain.eval_targets import cluster_problem
 from orchestrator.layers import FieldPath
 from orchestrator.sweep import Cell, Scalar, Sweep
@@ -87,10 +89,18 @@ def _probe_configs(sweep: Sweep) -> Iterator[tuple[Probe, TrainConfig]]:
 
 def _data_problems(sweep: Sweep) -> list[tuple[FieldPath, str]]:
     problems = []
+    read: dict[str, list[tuple[str, str]]] = {}  # each data configuration's files read once
+
+    def unreadable(data: DataConfig, splits: tuple[Split, ...] = SPLITS) -> list[tuple[str, str]]:
+        key = f"{splits}{data.model_dump_json()}"
+        return read[key] if key in read else read.setdefault(key, unreadable_files(data, splits))
+
     for (cell, params, blame), config in _probe_configs(sweep):
-        missing = missing_files(config.data)
+        missing = unreadable(config.data)
         if (target := config.transfer.eval_data) is not None:
-            missing += [(f"transfer.eval_{o}", why) for o, why in missing_files(target)]
+            # A run reads only the target's test split (eval_targets.py); all must be there.
+            found = missing_files(target) or unreadable(target, ("test",))
+            missing += [(f"transfer.eval_{o}", why) for o, why in found]
         clusters = config.transfer.eval_clusters
         if clusters is not None and not Path(clusters).is_file():
             missing.append(("transfer.eval_clusters", f"{clusters}: file not found"))

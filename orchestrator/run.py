@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from emotrain.config_errors import ConfigError
 from emotrain.process_exit import exit_now
 from orchestrator.cloud_storage import sync
@@ -45,7 +47,7 @@ from orchestrator.second_stage import SecondStage, headline, plan_second_stage
 from orchestrator.second_stage import describe as describe_second_stage
 from orchestrator.smoke import smoke_overrides
 from orchestrator.storage import StoredTrial, adopt, completed_trials
-from orchestrator.summary import report
+from orchestrator.summary import missing_results, report
 from orchestrator.sweep import Sweep, load_sweep
 from orchestrator.sweep_lock import exclusive
 from orchestrator.tables import TablesNotWritten, write_tables
@@ -88,37 +90,43 @@ def _execute(sweep: Sweep, args: argparse.Namespace, address: str | None) -> int
     print(_headline(plan))
     if stage is not None:
         print(headline(stage))
+    ran: set[str] = set()
     if plan.to_run or (stage is not None and stage.ready):
-        if code := _run(plan, address, _flags(args), since):
+        code, ran = _run(plan, address, _flags(args), since)
+        if code:
             return code
     else:
         # Nothing left: no Ray, no Tune; the tables are still rebuilt (and reused trials of
         # other experiments copied in).
         print("nothing to run: every trial exists completed in storage (--rerun runs them again)")
         _start(plan, _flags(args), stage)
-    return _report(sweep)
+    return _report(sweep, ran)
 
 
-def _run(plan: Plan, address: str | None, flags: list[str], since: float | None) -> int:
+def _run(
+    plan: Plan, address: str | None, flags: list[str], since: float | None
+) -> tuple[int, set[str]]:
     """Run the missing trials, the dev stage then (two_stage) the test stage; a trial that fits
     on no node of the cluster stops the run before Tune starts (it would stay PENDING forever).
-    Returns the exit status."""
+    Returns the exit status and the folders of the trials Tune ran."""
     # Ray is imported only when there is work: bad input and finished sweeps stay fast.
     from orchestrator.tune_run import (
         cluster_capacity,
         ray_session,
         run_plan,
         run_second_stage,
+        trial_folders,
         unshared_storage,
     )
 
+    ran: set[str] = set()
     with ray_session(address):
         problems = check_resources(plan.sweep, cluster_capacity(), "the cluster")
         if problems := problems + unshared_storage(plan.sweep):
-            return _fail(problems)
+            return _fail(problems), ran
         _start(plan, flags)
         if plan.to_run:
-            run_plan(plan)
+            ran |= trial_folders(run_plan(plan))
             level(plan.sweep)
         if plan.sweep.spec.protocol == "two_stage":
             # Planned again from storage: the dev pass just decided the epochs.
@@ -126,9 +134,9 @@ def _run(plan: Plan, address: str | None, flags: list[str], since: float | None)
             print(headline(stage), flush=True)
             _adopt_stored(stage.plan, stage)
             if stage.ready:
-                run_second_stage(stage)
+                ran |= trial_folders(run_second_stage(stage))
                 level(plan.sweep)
-    return 0
+    return 0, ran
 
 
 def _stored(sweep: Sweep, since: float | None) -> dict[str, StoredTrial]:
@@ -238,7 +246,10 @@ def _adopt_stored(plan: Plan, stage: SecondStage | None = None) -> None:
             adopt(trial, plan.sweep.experiment_dir, identity)
 
 
-def _report(sweep: Sweep) -> int:
+def _report(sweep: Sweep, ran: set[str]) -> int:
+    """Write the tables and print the summary; exit status 1 when the tables could not be
+    written, or when a trial of this run (``ran``: its folders) failed other than by diverging
+    and no other attempt of it completed: its seeds are missing from the results."""
     try:
         paths = write_tables(sweep.experiment_dir)
     except TablesNotWritten as error:
@@ -248,6 +259,13 @@ def _report(sweep: Sweep) -> int:
     print(report(paths, sweep.spec.search.metric, sweep.spec.search.mode))
     print(f"\ntables: {', '.join(str(p) for p in paths.values())}")
     print(f"tensorboard --logdir {sweep.experiment_dir}")
+    if failed := missing_results(pd.read_parquet(paths["trials"]), ran):
+        print(
+            f"error: {sweep.experiment_dir}: {failed} trial(s) of this run failed (listed above); "
+            "the completed ones are kept, and the same command runs only the others again",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from orchestrator.tables import INVALID, RAISED
+
 SHOWN = ["test_jaccard", "test_micro_f1", "test_macro_f1"]
 
 
@@ -30,6 +32,17 @@ def failures(trials: pd.DataFrame) -> str:
     if not lines:
         return ""
     return "\n".join([f"failed trials ({len(lines)}, not in the means above):", *lines])
+
+
+def missing_results(trials: pd.DataFrame, ran: set[str]) -> int:
+    """How many of the trials run from the folders ``ran`` ended failed for a reason other
+    than a diverged loss (a configuration's own outcome, not a fault): they raised until their
+    retries ran out, or could not use their input. ``trials`` holds one row per trial, a
+    completed attempt before a failed one (tables.py)."""
+    if trials.empty or "failure" not in trials:
+        return 0
+    failed = trials["trial_dir"].isin(ran) & trials["failure"].isin([INVALID, RAISED])
+    return int(failed.sum())
 
 
 def summary(configs: pd.DataFrame, metric: str, mode: str) -> str:

@@ -44,6 +44,9 @@ from orchestrator.trial_rows import CACHE, RowSource, collect
 
 FAILURE = "failure.json"  # written by a trial that ends failed without raising (trial.py)
 ERROR = "error.txt"  # Tune's record of a trial that raised
+# A failed trial's ``failure``: its loss diverged, it could not use its input (failure.json), or
+# it raised until its retries ran out (error.txt).
+DIVERGED, INVALID, RAISED = "diverged", "invalid", "error"
 FINAL = "final"  # marks the last report of a trial, which carries the test metrics
 # Every file read_trial reads (params.json first: it makes a folder a trial folder); a change
 # to any of them makes the folder's cached rows stale.
@@ -194,9 +197,9 @@ def read_trial(
     results = _read_results(trial_dir / "result.json")
     final = next((r for r in reversed(results) if r.get(FINAL)), None)
     error = trial_dir / ERROR
-    failure = _failure(trial_dir)
-    failed = failure is not None or error.exists()
-    status = "failed" if failed else "incomplete"
+    failure, kind = _failure(trial_dir)
+    kind = kind or (RAISED if error.exists() else None)
+    status = "failed" if kind else "incomplete"
     # Stopped with its configuration by the seed-aware ASHA (rungs.py): not a problem.
     status = "completed" if final else ("pruned" if (trial_dir / PRUNED).exists() else status)
     row: dict[str, Any] = {key: params.get(key) for key in _KEYS}
@@ -206,6 +209,7 @@ def read_trial(
     row["dev_config_key"] = params.get("dev_config_key", row["config_key"])
     row |= {"status": status, "trial_dir": trial_dir.name, "timestamp": _timestamp(results)}
     row["error"] = (failure or _last_line(error)) if status == "failed" else None
+    row["failure"] = kind if status == "failed" else None
     row |= {f"param.{k}": v for k, v in params.get("params", {}).items()}
     row |= {
         f"cfg.{k}": v for k, v in _flatten(params["train"]).items() if k not in ("seed", "threads")
@@ -226,12 +230,14 @@ def read_trial(
     return row, history
 
 
-def _failure(trial_dir: Path) -> str | None:
-    """The reason a trial recorded for ending failed without an error (trial.py)."""
+def _failure(trial_dir: Path) -> tuple[str | None, str | None]:
+    """The reason and kind a trial recorded for ending failed without an error (trial.py);
+    records without a kind are older than the kinds, when only a divergence wrote one."""
     try:
-        return str(json.loads((trial_dir / FAILURE).read_text(encoding="utf-8"))["error"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        record = json.loads((trial_dir / FAILURE).read_text(encoding="utf-8"))
+        return str(record["error"]), str(record.get("kind", DIVERGED))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None, None
 
 
 def _read_results(path: Path) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ import json
 import math
 import shutil
 import tempfile
+import traceback
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -31,7 +32,7 @@ from emotrain.train_state import LATEST, holds_every_file
 from emotrain.training import train
 from orchestrator.cloud_storage import join, open_location, read_text, subfolders, write_text
 from orchestrator.storage import attempt_folders
-from orchestrator.tables import FAILURE, FINAL
+from orchestrator.tables import DIVERGED, FAILURE, FINAL, INVALID
 
 TRAIN_RUN = "train"  # the Ray Train run of a multi-worker trial, inside its trial folder
 # Written by the trial when it starts: Tune's params.json reaches the storage only when the
@@ -52,10 +53,8 @@ def run_trial(config: dict[str, Any]) -> None:
         report = epoch_reporter(state_dir, _to_tune)
         try:
             result = train(config["train"], report, state_dir, save_last_epoch=False)
-        except TrainingDiverged as err:
-            # Deterministic for this config and seed: a retry would diverge again. The trial
-            # ends failed, with the reason, and the sweep goes on.
-            record_failure(stored_trial_dir(config), str(err))
+        except FINAL_FAILURES as err:
+            record_failure(stored_trial_dir(config), err)
             tune.report({config["metric"]: math.nan})  # Tune wants the metric; Optuna: failed
             return
         tune.report({**result.flat(), **where_it_ran(), FINAL: 1.0})
@@ -76,9 +75,24 @@ def mark_trial(config: dict[str, Any]) -> None:
     write_text(*open_location(join(stored_trial_dir(config), KEY_FILE)), key)
 
 
-def record_failure(trial_dir: str, reason: str) -> None:
-    """Why the trial failed without raising (tables.py reads it as the trial's error)."""
-    write_text(*open_location(join(trial_dir, FAILURE)), json.dumps({"error": reason}))
+# Deterministic for a configuration and seed, so a retry would fail the same way: the trial
+# ends failed with the reason, not retried, and the sweep goes on. A ValueError is what
+# emotrain raises for input it cannot use (ConfigError and DataFileError are ValueErrors), found
+# only when a trial reads it (a file changed since the preflight, a model that cannot hold the
+# prompt); a diverged loss is the configuration's own outcome.
+FINAL_FAILURES = (TrainingDiverged, ValueError)
+
+
+def record_failure(trial_dir: str, error: Exception) -> None:
+    """Why the trial failed without raising (tables.py reads it as the trial's error), the kind
+    of failure, and where it was raised."""
+    lines = str(error).strip().splitlines()
+    record = {
+        "error": lines[0] if lines else type(error).__name__,
+        "kind": DIVERGED if isinstance(error, TrainingDiverged) else INVALID,
+        "traceback": "".join(traceback.format_exception(error)),
+    }
+    write_text(*open_location(join(trial_dir, FAILURE)), json.dumps(record))
 
 
 def where_it_ran() -> dict[str, str]:

@@ -172,6 +172,11 @@ def _fit(
     return tuner.fit()
 
 
+def trial_folders(results: tune.ResultGrid) -> set[str]:
+    """The folder names of the trials a Tuner pass ran."""
+    return {PurePosixPath(result.path).name for result in results if result.path}
+
+
 class DropFinishedCheckpoints(tune.Callback):
     """A completed trial's checkpoints are of no further use (its results are in result.json),
     nor are those of its unfinished earlier attempts (a lost driver's): deleting them keeps the

@@ -162,6 +162,7 @@ def test_a_marker_written_later_changes_the_status(experiment: Path, reads: list
     warm = assert_same_as_cold(experiment)
     row = warm["trials"].set_index("trial_dir").loc[trial.name]
     assert (row["status"], row["error"]) == ("failed", "loss is nan at epoch 1")
+    assert row["failure"] == "diverged"  # a record from before failures had kinds
 
 
 def test_a_deleted_trial_leaves_the_tables_and_the_cache(

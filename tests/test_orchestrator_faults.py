@@ -1,6 +1,7 @@
 """Faults during a sweep on a real local Ray: a trial whose loss diverges ends failed with the
-reason while the sweep goes on; a trial that stops reporting (hangs) is killed and retried
-from its checkpoint, ending as an undisturbed run would."""
+reason while the sweep goes on; a trial that cannot use its input fails once and the sweep
+exits 1; a trial that stops reporting (hangs) is killed and retried from its checkpoint, ending
+as an undisturbed run would."""
 
 from __future__ import annotations
 
@@ -64,6 +65,39 @@ def test_a_diverging_trial_fails_with_its_reason_and_the_sweep_goes_on(
     assert "lr-10000.0 seed 0: loss is inf" in done.stdout
     configs = pd.read_parquet(experiment / "configs.parquet")
     assert configs["cell"].tolist() == ["lr-0.003"] and configs["n_failed"].tolist() == [0]
+
+
+def test_input_a_trial_cannot_use_fails_it_once_and_the_sweep_exits_1(
+    tmp_path: Path, semeval_root: Path
+) -> None:
+    """A problem only a trial finds (here a MEmo template longer than model.max_length, known
+    once tokenized) ends that trial failed with its one-line reason, not retried; the other
+    cell completes, the tables are written, and the exit status says results are missing."""
+    long_template = "so " * 20 + "the feeling is {mask} in {text}"
+    sweep = _sweep(
+        tmp_path, semeval_root, grid={"model.template": ["emotion {mask} in {text}", long_template]}
+    )
+    spec = yaml.safe_load(sweep.read_text())
+    spec["base"]["model"] = {"kind": "memo", "max_length": 16}
+    sweep.write_text(yaml.safe_dump(spec))
+    done = _run(sweep)
+    assert done.returncode == 1, done.stdout[-4000:] + done.stderr[-4000:]
+    experiment = tmp_path / "results" / "faults"
+    trials = pd.read_parquet(experiment / "trials.parquet")
+    by_status = trials.set_index("status")
+    assert sorted(trials["status"]) == ["completed", "failed"]
+    assert by_status.loc["failed", "failure"] == "invalid"
+    reason = "model.max_length: 16 tokens cannot hold the MEmo template"
+    assert by_status.loc["failed", "error"].startswith(reason)
+    failed_dir = experiment / by_status.loc["failed", "trial_dir"]
+    assert not (failed_dir / "error.txt").exists()  # ended once, not retried
+    record = json.loads((failed_dir / "failure.json").read_text())
+    assert "Traceback" in record["traceback"] and reason in record["traceback"]
+    assert f"seed 0: {reason}" in done.stdout
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: {experiment}: 1 trial(s) of this run failed"), last
+    again = _run(sweep)  # only the failed trial runs again, and fails again
+    assert again.returncode == 1 and "1 already completed, 1 to run" in again.stdout
 
 
 def test_a_silent_trial_is_killed_and_retried_from_its_checkpoint(

@@ -145,3 +145,48 @@ def test_a_run_asking_more_gpus_than_the_cluster_has_fails_before_tune(tmp_path:
     assert expected in done.stderr.splitlines(), done.stderr[-2000:]
     assert "Trial status" not in done.stdout  # Tune never started
     assert not (tmp_path / "results").exists()
+
+
+def test_a_malformed_data_file_is_named_before_ray_starts(
+    tmp_path: Path, semeval_root: Path
+) -> None:
+    """Every data file is read through in the preflight: a bad line stops the run at once,
+    with exit status 2, instead of failing every trial."""
+    root = tmp_path / "semeval"
+    (root / "English").mkdir(parents=True)
+    for source in (semeval_root / "English").glob("2018-E-c-En-*.txt"):
+        lines = source.read_text(encoding="utf-8").splitlines(keepends=True)[:40]
+        (root / "English" / source.name).write_text("".join(lines), encoding="utf-8")
+    train = root / "English" / "2018-E-c-En-train.txt"
+    lines = train.read_text(encoding="utf-8").splitlines(keepends=True)
+    fields = lines[29].split("\t")
+    lines[29] = "\t".join([*fields[:2], "7", *fields[3:]])  # anger, the first label
+    train.write_text("".join(lines), encoding="utf-8")
+    path = _sweep(tmp_path, base__data__root=str(root))
+    for flags in (["--dry-run"], []):
+        done = subprocess.run(
+            [sys.executable, "-c", WITHOUT_RAY, str(path), *flags],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stdout + done.stderr
+        problem = f"{train}:30: label anger='7' is not 0 or 1"
+        assert done.stderr.splitlines() == [f"error: {path}: base.data.root: {problem}"]
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_malformed_table_file_names_its_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    files = {}
+    for split in ("train", "dev", "test"):
+        files[split] = tmp_path / f"{split}.csv"
+        rows = ["text,joy,anger", "a happy day,1,0", "so cross,0,1"]
+        files[split].write_text("\n".join(rows) + "\n", encoding="utf-8")
+    files["dev"].write_text("text,joy,anger\na happy day,1,yes\n", encoding="utf-8")
+    data = {"dataset": "table", "root": None, "language": "english"}
+    data |= {f"{split}_file": str(file) for split, file in files.items()}
+    path = _sweep(tmp_path, base__data=data)
+    assert main([str(path), "--dry-run"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: {path}: base.data.dev_file: {files['dev']}:2: ")
+    assert "anger" in line

@@ -17,6 +17,7 @@ from matplotlib.image import imread
 
 from orchestrator import report
 from orchestrator.report_tables import duration
+from orchestrator.summary import missing_results
 from orchestrator.tables import write_tables
 
 FIGURES = {
@@ -149,7 +150,12 @@ def test_a_failed_trial_is_listed_and_its_configuration_has_one_seed_less(
     )
     trial = sorted(copy.glob("weights-rho_q0_seed1_*"))[0]
     _fail_trial(trial, "RuntimeError: CUDA out of memory")
-    write_tables(copy)  # the real tables of a sweep with a failed trial
+    tables = write_tables(copy)  # the real tables of a sweep with a failed trial
+    trials = pd.read_parquet(tables["trials"]).set_index("trial_dir")
+    assert trials.loc[trial.name, "failure"] == "error"  # it raised: Tune's error.txt
+    # The sweep's exit status counts it only when this run ran it.
+    assert missing_results(trials.reset_index(), {trial.name}) == 1
+    assert missing_results(trials.reset_index(), set()) == 0
     assert report.main([str(copy)]) == 0
     markdown = (copy / "report" / "report.md").read_text(encoding="utf-8")
     assert "8 trials (7 completed), 4 configurations" in markdown

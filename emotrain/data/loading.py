@@ -6,7 +6,7 @@ from dataclasses import replace
 from functools import reduce
 from pathlib import Path
 
-from emotrain.data.config import DataConfig
+from emotrain.data.config import TABLE_FILES, DataConfig
 from emotrain.data.goemotions import goemotions_path, load_goemotions
 from emotrain.data.prepared_cache import cached_splits
 from emotrain.data.preprocess import preprocess_many
@@ -47,7 +47,7 @@ def missing_files(config: DataConfig) -> list[tuple[str, str]]:
     before any run: at most one problem per option, so a wrong folder is one line, not one per
     split."""
     if config.dataset == "table":
-        files = {name: getattr(config, name) for name in ("train_file", "dev_file", "test_file")}
+        files = {name: getattr(config, name) for name in TABLE_FILES}
         return [
             (f"data.{name}", f"{path}: file not found")
             for name, path in files.items()
@@ -63,6 +63,31 @@ def missing_files(config: DataConfig) -> list[tuple[str, str]]:
     except DataFileError as err:
         return [("data.root", str(err))]
     return []
+
+
+def unreadable_files(
+    config: DataConfig, splits: tuple[Split, ...] = SPLITS
+) -> list[tuple[str, str]]:
+    """``missing_files``, then the files of ``splits`` read through (parsed, not preprocessed),
+    so that a malformed line is found before any run too: at most one (option, problem)."""
+    if missing := missing_files(config):
+        return missing
+    try:
+        _read_splits(config, splits)
+    except ValueError as err:  # DataFileError, and the table reader's problems with emotions
+        return [(_option_of(config, str(err)), str(err))]
+    return []
+
+
+def _option_of(config: DataConfig, problem: str) -> str:
+    """The option naming the file a reading problem is in (the message starts with its path)."""
+    if config.dataset != "table":
+        return "data.root"
+    for name in TABLE_FILES:
+        path = getattr(config, name)
+        if path is not None and problem.startswith(str(path)):
+            return f"data.{name}"
+    return "data.train_file"
 
 
 def _check_root(config: DataConfig, root: Path) -> None:
