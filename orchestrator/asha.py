@@ -71,7 +71,8 @@ def seed_aware_scheduler(plan: Plan, lost: LostTrials | None = None) -> SeedAwar
     if spec.scheduler.type != "asha":
         return None
     rungs = Rungs(spec.scheduler.grace_epochs, spec.scheduler.reduction_factor, spec.search.mode)
-    completed = [t for s in plan.suggestions for t in s.stored.values() if t.stage == "dev"]
+    stored = [t for s in plan.suggestions for t in s.stored.values() if t.stage == "dev"]
+    completed = [t for t in stored if not t.diverged]
     pruned = [t for t in plan.pruned.values() if t.stage == "dev"]
     values = [v for t in [*completed, *pruned] for v in _rung_values(t, rungs, spec.search.metric)]
     prunings = [t.pruned for t in pruned if t.pruned is not None]

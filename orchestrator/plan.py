@@ -59,6 +59,11 @@ class Plan:
         return sum(len(s.stored) for s in self.suggestions)
 
     @property
+    def diverged(self) -> int:
+        """Of the existing trials, those whose loss diverged (done: they would diverge again)."""
+        return sum(t.diverged for s in self.suggestions for t in s.stored.values())
+
+    @property
     def skipped(self) -> int:
         """The trials of pruned suggestions that did not complete (pruned, or never started)."""
         seeds = self.sweep.spec.seeds

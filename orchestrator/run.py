@@ -231,7 +231,9 @@ def _headline(plan: Plan) -> str:
     return (
         f"sweep {sweep.spec.name}: {len(sweep.cells)} cells x {sweep.spec.search.budget} "
         f"suggestions x {len(sweep.spec.seeds)} seeds = {sweep.total_trials} trials, "
-        f"{plan.existing} already completed, {f'{plan.skipped} pruned, ' if plan.skipped else ''}"
+        f"{plan.existing} already completed"
+        f"{f' ({plan.diverged} of them diverged)' if plan.diverged else ''}, "
+        f"{f'{plan.skipped} pruned, ' if plan.skipped else ''}"
         f"{plan.to_run} to run -> {sweep.experiment_location}"
     )
 

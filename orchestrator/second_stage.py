@@ -74,8 +74,12 @@ def stage_epochs(best_epochs: Sequence[int]) -> int:
 def plan_second_stage(plan: Plan) -> SecondStage:
     """The test stage of each of the plan's dev configurations; ``plan.stored`` holds the
     completed trials, test-stage ones included. A configuration pruned in the dev stage (by
-    the seed-aware ASHA, rungs.py) has no test stage."""
-    kept = [dev for dev in plan.suggestions if dev.pruned is None]
+    the seed-aware ASHA, rungs.py), or with a dev seed whose loss diverged, has no test stage."""
+    kept = [
+        dev
+        for dev in plan.suggestions
+        if dev.pruned is None and not any(t.diverged for t in dev.stored.values())
+    ]
     return SecondStage(plan, [_stage_config(plan, dev) for dev in kept])
 
 

@@ -6,7 +6,8 @@ under the same storage. One from another experiment is copied into this one befo
 because the tables of an experiment are built from its own folders.
 
 A trial the seed-aware ASHA pruned (rungs.py) is done too, but only in its own experiment:
-whether a configuration is pruned depends on the other configurations it ran beside.
+whether a configuration is pruned depends on the other configurations it ran beside. So is a
+trial whose loss diverged: a run of the same configuration and seed would diverge again.
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ from typing import Any
 
 from orchestrator.files import write_text_atomically
 from orchestrator.rungs import Pruning, read_pruning
-from orchestrator.tables import read_trial
+from orchestrator.tables import DIVERGED, read_trial
 
 _CELL_CHARS = 48  # of a trial folder's name (the rest: _q<n>_test_seed<s>_<Tune's id>)
 
 
 @dataclass(frozen=True)
 class StoredTrial:
-    """A completed (or pruned) trial folder: its keys, searched params, seed and final metrics."""
+    """A completed (or pruned, or diverged) trial folder: its keys, searched params, seed and
+    final metrics."""
 
     trial_dir: Path
     trial_key: str
@@ -42,6 +44,7 @@ class StoredTrial:
     stage: str = "dev"  # "test": the protocol's second stage (see second_stage.py)
     best_epoch: int | None = None
     pruned: Pruning | None = None  # its configuration was pruned: it has no final metrics
+    diverged: bool = False  # its loss diverged: it has no final metrics either
 
 
 def completed_trials(storage: Path, experiment_dir: Path) -> dict[str, StoredTrial]:
@@ -107,7 +110,10 @@ def _read_done(trial_dir: Path, experiment_dir: Path) -> StoredTrial | None:
     pruned = read_pruning(trial_dir) if row["status"] == "pruned" else None
     if pruned is not None and trial_dir.parent != experiment_dir:
         return None  # another experiment's pruning says nothing about this one
-    if (row["status"] != "completed" and pruned is None) or not row.get("trial_key"):
+    diverged = row["status"] == "failed" and row.get("failure") == DIVERGED
+    if (row["status"] != "completed" and pruned is None and not diverged) or not row.get(
+        "trial_key"
+    ):
         return None
     return StoredTrial(
         trial_dir=trial_dir,
@@ -122,8 +128,11 @@ def _read_done(trial_dir: Path, experiment_dir: Path) -> StoredTrial | None:
         stage=row["stage"],
         best_epoch=None if row.get("best_epoch") is None else int(row["best_epoch"]),
         pruned=pruned,
+        diverged=diverged,
     )
 
 
-def _rank(trial: StoredTrial, experiment_dir: Path) -> tuple[bool, float]:
-    return trial.trial_dir.parent == experiment_dir, trial.timestamp
+def _rank(trial: StoredTrial, experiment_dir: Path) -> tuple[bool, bool, float]:
+    """A completed trial before a diverged one (a GPU's kernels need not repeat bit for bit),
+    then one in ``experiment_dir``, then the newest."""
+    return not trial.diverged, trial.trial_dir.parent == experiment_dir, trial.timestamp or 0.0

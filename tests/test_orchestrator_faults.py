@@ -65,6 +65,12 @@ def test_a_diverging_trial_fails_with_its_reason_and_the_sweep_goes_on(
     assert "lr-10000.0 seed 0: loss is inf" in done.stdout
     configs = pd.read_parquet(experiment / "configs.parquet")
     assert configs["cell"].tolist() == ["lr-0.003"] and configs["n_failed"].tolist() == [0]
+    # A diverged trial is done: the same configuration and seed would diverge again.
+    again = _run(sweep)
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-4000:]
+    assert "2 already completed (1 of them diverged), 0 to run" in again.stdout
+    assert "nothing to run" in again.stdout
+    assert len(list(experiment.glob("*/params.json"))) == 2
 
 
 def test_input_a_trial_cannot_use_fails_it_once_and_the_sweep_exits_1(

@@ -17,7 +17,11 @@ import pytest
 import yaml
 
 from orchestrator import run
-from orchestrator.second_stage import stage_epochs
+from orchestrator.layers import storage_override
+from orchestrator.plan import make_plan
+from orchestrator.second_stage import plan_second_stage, stage_epochs
+from orchestrator.storage import completed_trials
+from orchestrator.sweep import load_sweep
 
 pytestmark = pytest.mark.slow(minutes=2)  # on 2 CPUs: see conftest.py
 
@@ -218,3 +222,23 @@ def test_two_stage_leaves_stage_to_the_protocol(tmp_path: Path, capsys) -> None:
 )
 def test_the_epoch_rule_is_the_median_rounded_up(best: list[int], epochs: int) -> None:
     assert stage_epochs(best) == epochs
+
+
+def test_a_diverged_dev_seed_is_done_and_leaves_its_configuration_no_test_stage(
+    finished, tmp_path: Path
+) -> None:
+    experiment, _ = finished
+    copy = tmp_path / "results" / "two-stage"
+    shutil.copytree(experiment, copy, ignore=shutil.ignore_patterns("*_test_seed*"))
+    (seed_1,) = copy.glob("*_q0_seed1_*")
+    results = seed_1 / "result.json"
+    rows = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
+    results.write_text("".join(json.dumps(r) + "\n" for r in rows if not r.get("final")), "utf-8")
+    failure = {"error": "loss is nan at epoch 2, step 40", "kind": "diverged"}
+    (seed_1 / "failure.json").write_text(json.dumps(failure), encoding="utf-8")
+    sweep = load_sweep(
+        experiment.parents[1] / "two_stage.yaml", [storage_override(str(tmp_path / "results"))]
+    )
+    plan = make_plan(sweep, completed_trials(sweep.spec.storage, sweep.experiment_dir))
+    assert (plan.existing, plan.diverged, plan.to_run) == (2, 1, 0)  # not run again
+    assert plan_second_stage(plan).configs == []  # its dev stage did not complete on every seed
