@@ -111,9 +111,8 @@ def _read_done(trial_dir: Path, experiment_dir: Path) -> StoredTrial | None:
     if pruned is not None and trial_dir.parent != experiment_dir:
         return None  # another experiment's pruning says nothing about this one
     diverged = row["status"] == "failed" and row.get("failure") == DIVERGED
-    if (row["status"] != "completed" and pruned is None and not diverged) or not row.get(
-        "trial_key"
-    ):
+    done = row["status"] == "completed" or pruned is not None or diverged
+    if not done or not row.get("trial_key"):
         return None
     return StoredTrial(
         trial_dir=trial_dir,
