@@ -57,7 +57,8 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -287,6 +288,32 @@ class TrainerData:
 
 
 def run_trainer(args: argparse.Namespace, data: TrainerData, dynamic: bool) -> Row:
+    with trainer_for(args, data, dynamic) as trainer:
+        with Timer() as training:
+            output = trainer.train()
+        with Timer() as evaluation:
+            metrics = trainer.evaluate()
+    examples = len(data.splits["train"][0]) * args.epochs
+    dev_examples = len(data.splits["dev"][0])
+    return {
+        "train_examples": examples,
+        "train_seconds": training.seconds,
+        "train_examples_per_s": examples / training.seconds,
+        "train_examples_per_cpu_s": examples / training.cpu_seconds,
+        "eval_examples": dev_examples,
+        "eval_seconds": evaluation.seconds,
+        "eval_examples_per_s": dev_examples / evaluation.seconds,
+        "eval_examples_per_cpu_s": dev_examples / evaluation.cpu_seconds,
+        "dev_macro_f1": metrics["eval_macro_f1"],
+        "dev_micro_f1": metrics["eval_micro_f1"],
+        "train_loss": output.training_loss,
+    }
+
+
+@contextmanager
+def trainer_for(args: argparse.Namespace, data: TrainerData, dynamic: bool) -> Iterator[Trainer]:
+    """The Trainer contender (``dynamic``: its best setting, else padded to 64), built as
+    described above, its output folder removed afterwards."""
     train_rows = data.rows("train", pad_to_max=not dynamic)
     dev_rows = data.rows("dev", pad_to_max=not dynamic)
     set_seed(SEED)  # before the model: the classifier's initial weights
@@ -314,28 +341,10 @@ def run_trainer(args: argparse.Namespace, data: TrainerData, dynamic: bool) -> R
             logging_strategy="no", dataloader_num_workers=0,
         )  # fmt: skip
         collator = DataCollatorWithPadding(data.tokenizer) if dynamic else default_data_collator
-        trainer = Trainer(
+        yield Trainer(
             model=model, args=arguments, train_dataset=train_rows, eval_dataset=dev_rows,
             data_collator=collator, compute_metrics=compute_metrics,
         )  # fmt: skip
-        with Timer() as training:
-            output = trainer.train()
-        with Timer() as evaluation:
-            metrics = trainer.evaluate()
-    examples = len(train_rows) * args.epochs
-    return {
-        "train_examples": examples,
-        "train_seconds": training.seconds,
-        "train_examples_per_s": examples / training.seconds,
-        "train_examples_per_cpu_s": examples / training.cpu_seconds,
-        "eval_examples": len(dev_rows),
-        "eval_seconds": evaluation.seconds,
-        "eval_examples_per_s": len(dev_rows) / evaluation.seconds,
-        "eval_examples_per_cpu_s": len(dev_rows) / evaluation.cpu_seconds,
-        "dev_macro_f1": metrics["eval_macro_f1"],
-        "dev_micro_f1": metrics["eval_micro_f1"],
-        "train_loss": output.training_loss,
-    }
 
 
 def summarise(name: str, results: list[Row]) -> Row:
