@@ -29,8 +29,6 @@ import json
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +36,14 @@ import torch
 from data_path import add_data_argument
 from torch.autograd.profiler_util import FunctionEvent
 from torch.profiler import ProfilerActivity, profile, record_function
-from trainer_throughput import LR, TRAIN_LIMIT, TrainerData, emotrain_config, trainer_for
+from trainer_throughput import (
+    LR,
+    TRAIN_LIMIT,
+    TrainerData,
+    emotrain_config,
+    patched,
+    trainer_for,
+)
 
 from emotrain import training
 from emotrain.config import TrainConfig
@@ -143,19 +148,6 @@ def trainer_epoch(args: argparse.Namespace) -> Profiled:
         trainer.train()
         wall = time.perf_counter() - started
     return list(prof.events()), wall
-
-
-@contextmanager
-def patched(module: Any, **replacements: Callable[..., Any]) -> Iterator[None]:
-    """``module``'s functions replaced for the block (``train`` calls them through it)."""
-    saved = {name: getattr(module, name) for name in replacements}
-    for name, replacement in replacements.items():
-        setattr(module, name, replacement)
-    try:
-        yield
-    finally:
-        for name, original in saved.items():
-            setattr(module, name, original)
 
 
 def _under(event: FunctionEvent, name: str) -> bool:

@@ -207,7 +207,6 @@ def run_emotrain(
     calls: list[Timed] = []
     marks: list[tuple[float, float]] = []  # (wall, CPU) at the loop's start, then each report
     evaluate, epoch_order = emotrain.training.evaluate, emotrain.training.epoch_order
-    keep = emotrain.training.keep_embedding_grad
 
     def timed(model: torch.nn.Module, scored: ScoredSplit, *rest: Any) -> dict[str, float]:
         with Timer() as timer:
@@ -220,17 +219,14 @@ def run_emotrain(
             marks.append((time.perf_counter(), time.process_time()))
         return epoch_order(*given)
 
-    emotrain.training.evaluate, emotrain.training.epoch_order = timed, first_order
+    replaced: dict[str, Callable[..., Any]] = {"evaluate": timed, "epoch_order": first_order}
     if not kept_grad:
-        emotrain.training.keep_embedding_grad = lambda *_: False
-    try:
+        replaced["keep_embedding_grad"] = lambda *_: False
+    with patched(emotrain.training, **replaced):
         result = train(
             emotrain_config(args, dev_size, fast),
             report=lambda _: marks.append((time.perf_counter(), time.process_time())),
         )
-    finally:
-        emotrain.training.evaluate, emotrain.training.epoch_order = evaluate, epoch_order
-        emotrain.training.keep_embedding_grad = keep
     in_loop = [call.timer for call in calls if call.timer.started < marks[-1][0]]
     train_seconds = marks[-1][0] - marks[0][0] - sum(timer.seconds for timer in in_loop)
     train_cpu = marks[-1][1] - marks[0][1] - sum(timer.cpu_seconds for timer in in_loop)
@@ -251,6 +247,19 @@ def run_emotrain(
         "dev_micro_f1": result.history[-1]["dev_micro_f1"],
         "train_loss": result.history[-1]["train_loss"],
     }
+
+
+@contextmanager
+def patched(module: Any, **replacements: Callable[..., Any]) -> Iterator[None]:
+    """``module``'s functions replaced for the block (``train`` calls them through it)."""
+    saved = {name: getattr(module, name) for name in replacements}
+    for name, replacement in replacements.items():
+        setattr(module, name, replacement)
+    try:
+        yield
+    finally:
+        for name, original in saved.items():
+            setattr(module, name, original)
 
 
 class TrainerData:

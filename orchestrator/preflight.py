@@ -14,7 +14,7 @@ from pathlib import Path
 
 from emotrain.config import TrainConfig
 from emotrain.data.config import DataConfig
-from emotrain.data.loading import SPLITS, missing_files, unreadable_files
+from emotrain.data.loading import SPLITS, unreadable_files
 from emotrain.data.semeval import Split
 from emotrain.eval_targets import cluster_problem
 from orchestrator.layers import FieldPath
@@ -98,8 +98,8 @@ def _data_problems(sweep: Sweep) -> list[tuple[FieldPath, str]]:
     for (cell, params, blame), config in _probe_configs(sweep):
         missing = unreadable(config.data)
         if (target := config.transfer.eval_data) is not None:
-            # A run reads only the target's test split (eval_targets.py); all must be there.
-            found = missing_files(target) or unreadable(target, ("test",))
+            # All its files must be there; a run reads only its test split (eval_targets.py).
+            found = unreadable(target, ("test",))
             missing += [(f"transfer.eval_{o}", why) for o, why in found]
         clusters = config.transfer.eval_clusters
         if clusters is not None and not Path(clusters).is_file():

@@ -197,7 +197,7 @@ def read_trial(
     results = _read_results(trial_dir / "result.json")
     final = next((r for r in reversed(results) if r.get(FINAL)), None)
     error = trial_dir / ERROR
-    failure, kind = _failure(trial_dir)
+    reason, kind = _failure(trial_dir)
     kind = kind or (RAISED if error.exists() else None)
     status = "failed" if kind else "incomplete"
     # Stopped with its configuration by the seed-aware ASHA (rungs.py): not a problem.
@@ -208,7 +208,7 @@ def read_trial(
     row["stage"] = params["train"].get("stage", "dev")
     row["dev_config_key"] = params.get("dev_config_key", row["config_key"])
     row |= {"status": status, "trial_dir": trial_dir.name, "timestamp": _timestamp(results)}
-    row["error"] = (failure or _last_line(error)) if status == "failed" else None
+    row["error"] = (reason or _last_line(error)) if status == "failed" else None
     row["failure"] = kind if status == "failed" else None
     row |= {f"param.{k}": v for k, v in params.get("params", {}).items()}
     row |= {

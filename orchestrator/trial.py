@@ -2,11 +2,10 @@
 
 ``train`` saves its state after every epoch but the last (``save_last_epoch=False``); each
 report that follows such a save (``epoch_reporter``) hands that state to Tune as the trial's
-checkpoint. A retried
-trial (``max_failures``) gets it back and continues from its last checkpointed epoch, ending
-exactly as an uninterrupted run would. A trial started again after the driver was lost (a
-rerun of the sweep) continues from the newest checkpoint of an unfinished earlier attempt with
-the same ``trial_key``.
+checkpoint. A retried trial (``max_failures``) gets it back and continues from its last
+checkpointed epoch, ending exactly as an uninterrupted run would. A trial started again after
+the driver was lost (a rerun of the sweep) continues from the newest checkpoint of an
+unfinished earlier attempt with the same ``trial_key``.
 """
 
 from __future__ import annotations
@@ -39,6 +38,12 @@ TRAIN_RUN = "train"  # the Ray Train run of a multi-worker trial, inside its tri
 # driver copies its files there, and a driver lost before that would hide whose checkpoints
 # these are.
 KEY_FILE = "trial_key.json"
+# Deterministic for a configuration and seed, so a retry would fail the same way: the trial
+# ends failed with the reason, not retried, and the sweep goes on. A ValueError is what
+# emotrain raises for input it cannot use (ConfigError and DataFileError are ValueErrors), found
+# only when a trial reads it (a file changed since the preflight, a model that cannot hold the
+# prompt); a diverged loss is the configuration's own outcome.
+FINAL_FAILURES = (TrainingDiverged, ValueError)
 
 
 def run_trial(config: dict[str, Any]) -> None:
@@ -73,14 +78,6 @@ def mark_trial(config: dict[str, Any]) -> None:
     """Write the trial's key into its folder in the storage (see KEY_FILE)."""
     key = json.dumps({"trial_key": config["trial_key"]})
     write_text(*open_location(join(stored_trial_dir(config), KEY_FILE)), key)
-
-
-# Deterministic for a configuration and seed, so a retry would fail the same way: the trial
-# ends failed with the reason, not retried, and the sweep goes on. A ValueError is what
-# emotrain raises for input it cannot use (ConfigError and DataFileError are ValueErrors), found
-# only when a trial reads it (a file changed since the preflight, a model that cannot hold the
-# prompt); a diverged loss is the configuration's own outcome.
-FINAL_FAILURES = (TrainingDiverged, ValueError)
 
 
 def record_failure(trial_dir: str, error: Exception) -> None:

@@ -68,8 +68,9 @@ def missing_files(config: DataConfig) -> list[tuple[str, str]]:
 def unreadable_files(
     config: DataConfig, splits: tuple[Split, ...] = SPLITS
 ) -> list[tuple[str, str]]:
-    """``missing_files``, then the files of ``splits`` read through (parsed, not preprocessed),
-    so that a malformed line is found before any run too: at most one (option, problem)."""
+    """``missing_files`` (of every split), then the files of ``splits`` read through (parsed,
+    not preprocessed), so that a malformed line is found before any run too: at most one
+    (option, problem)."""
     if missing := missing_files(config):
         return missing
     try:
