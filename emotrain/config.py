@@ -19,6 +19,18 @@ from emotrain.section import Section
 
 # How a run executes, not what it learns: not part of the config key.
 RUNTIME_FIELDS = {"threads", "output_dir", "cache_dir", "device"}
+# Options whose default changed after keys were first stored, with the value every earlier run
+# had. The key compares these with that value rather than with today's default, so a run under
+# the new default gets a key of its own and an earlier results folder is never taken for it,
+# while a run that sets the earlier value keeps the key it always had.
+KEY_BASELINES: dict[tuple[str, ...], Any] = {
+    ("loss", "reduction"): "pair_mean",
+    ("optim", "fused"): False,
+    ("model", "top_layer_on_prompt"): False,
+    ("model", "fast_dropout"): False,
+    ("data", "preprocess", "hashtag_words"): False,
+    ("data", "preprocess", "emoji_language"): {"english": "en", "spanish": "en", "arabic": "en"},
+}
 # NumPy refuses any other seed, and it would only fail once a trial has started.
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
@@ -31,17 +43,19 @@ class OptimConfig(Section):
     batch_size: int = Field(default=32, ge=1)
     max_epochs: int = Field(default=20, ge=1)
     patience: int = Field(default=5, ge=1)
-    # Both opt-in and part of the config key: each changes the numbers of a CPU run.
+    # Opt-in: it changes which examples share a batch (the design document, "Performance",
+    # records the paired comparison that decides its default).
     group_by_length: bool = Field(
         default=False,
         description="batches of similar token length (less padding, faster): each epoch's "
         "shuffled order is cut into mega-batches of up to 50 batches, each sorted by length, "
         "and the batches are then shuffled; changes which examples share a batch",
     )
+    # On by default and part of the config key (KEY_BASELINES): float rounding only.
     fused: bool = Field(
-        default=False,
-        description="the fused AdamW kernel on the CPU as well (CUDA always uses it): about 3x "
-        "faster updates, equal up to float rounding (the last bits differ)",
+        default=True,
+        description="the fused AdamW kernel on the CPU as well (CUDA always uses it): faster "
+        "updates, equal up to float rounding (the last bits differ)",
     )
     # Part of the config key: bf16 changes the numbers. Checked against the device at run time.
     precision: Precision = Field(
@@ -53,9 +67,8 @@ class OptimConfig(Section):
         default="off",
         description="torch.compile the training forward and backward (evaluation stays eager): "
         "default fuses kernels; reduce-overhead also replays each step as a CUDA graph, with "
-        "batches padded to model.max_length (CUDA only; 5.8x eager bf16 steps for bert-base "
-        "on an H100). For GPU trials, which eager PyTorch leaves waiting on the host; the "
-        "first steps compile (36 s for bert-base with CUDA graphs)",
+        "batches padded to model.max_length (CUDA only). For GPU trials, which eager PyTorch "
+        "leaves waiting on the host; the first steps compile",
     )
 
 
@@ -162,18 +175,52 @@ class TrainConfig(Section):
         return self
 
     def identity(self) -> dict[str, Any]:
-        """What defines what is learned: the options that differ from their defaults, without
-        the seed and the runtime fields (as the original's "active parameters"). A new option
-        with a default therefore leaves every stored key valid."""
-        return self.model_dump(
+        """What defines what is learned: the options that differ from their defaults (from
+        their KEY_BASELINES value where the default changed), without the seed and the runtime
+        fields (as the original's "active parameters"). A new option with a default therefore
+        leaves every stored key valid. The loss reduction counts only where a correlation loss
+        is trained: it changes nothing else."""
+        identity = self.model_dump(
             mode="json", exclude=RUNTIME_FIELDS | {"seed"}, exclude_defaults=True
         )
+        full = self.model_dump(mode="json")
+        for path, baseline in KEY_BASELINES.items():
+            value = _at(full, path)
+            inert = path == ("loss", "reduction") and not self.loss.has_correlation_loss
+            _put(identity, path, None if inert or value == baseline else value)
+        return identity
 
     def config_key(self) -> str:
         return stable_hash(self.identity())
 
     def trial_key(self) -> str:
         return stable_hash({**self.identity(), "seed": self.seed})
+
+
+def _at(tree: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for name in path:
+        tree = tree[name]
+    return tree
+
+
+def _put(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set ``tree[path]`` to ``value``, or remove it (and sections left empty) when None."""
+    *parents, name = path
+    if value is not None:
+        for parent in parents:
+            tree = tree.setdefault(parent, {})
+        tree[name] = value
+        return
+    chain = [tree]
+    for parent in parents:
+        if parent not in chain[-1]:
+            return
+        chain.append(chain[-1][parent])
+    chain[-1].pop(name, None)
+    for parent, section in zip(reversed(parents), reversed(chain[:-1]), strict=True):
+        if section[parent]:
+            break
+        del section[parent]
 
 
 def stable_hash(value: Any) -> str:

@@ -37,7 +37,7 @@ def predict(
         raise ValueError("--emotions: the MEmo classifier scores only the emotions it learned")
     if not texts:
         return []  # nothing to encode (an empty batch has no prompt to locate the emotions in)
-    cleaned = preprocess_many(texts, config.data.preprocess)
+    cleaned = preprocess_many(texts, config.data.preprocess, config.data.language)
     labels = np.zeros((len(cleaned), len(words)), dtype=np.float32)
     data = EmotionData([str(i) for i in range(len(cleaned))], cleaned, labels, tuple(words))
     scored = scored_split(config, trained.tokenizer, EmotionSet.of_emotions(words, words), data)

@@ -72,12 +72,12 @@ def _close(value: torch.Tensor, expected: float) -> None:
 
 
 def test_intra_with_unit_weights_on_a_2x3_example() -> None:
-    _close(intra_on_predictions(LOGITS, GOLD, ONES), _intra_by_hand())
+    _close(intra_on_predictions(LOGITS, GOLD, ONES, reduction="pair_mean"), _intra_by_hand())
 
 
 def test_intra_with_rho_weights_on_a_2x3_example() -> None:
     _close(
-        intra_on_predictions(LOGITS, GOLD, PULL),
+        intra_on_predictions(LOGITS, GOLD, PULL, reduction="pair_mean"),
         (0.25 * math.exp(-1.5) + 0.9 * math.exp(0.5)) / 2,
     )
 
@@ -87,7 +87,10 @@ def test_intra_averages_both_groups_when_both_have_pairs() -> None:
     gold = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
     present = math.exp(-(0.1 + 0.2))
     absent = math.exp(-0.3 + 0.4)
-    _close(intra_on_predictions(logits, gold, torch.ones(4, 4)), (present + absent) / 2)
+    _close(
+        intra_on_predictions(logits, gold, torch.ones(4, 4), reduction="pair_mean"),
+        (present + absent) / 2,
+    )
 
 
 def test_intra_means_over_the_pairs_of_a_group() -> None:
@@ -95,27 +98,35 @@ def test_intra_means_over_the_pairs_of_a_group() -> None:
     logits = torch.tensor([[0.1, 0.2, -0.3, 0.4]])
     sums = [0.3, -0.2, 0.5, -0.1, 0.6, 0.1]
     expected = sum(math.exp(v) for v in sums) / 6
-    _close(intra_on_predictions(logits, torch.zeros(1, 4), torch.ones(4, 4)), expected)
+    _close(
+        intra_on_predictions(logits, torch.zeros(1, 4), torch.ones(4, 4), reduction="pair_mean"),
+        expected,
+    )
 
 
 def test_inter_with_unit_weights_on_a_2x3_example() -> None:
-    _close(inter_on_predictions(LOGITS, GOLD, ONES), _inter_by_hand(lambda p, a: 1.0))
+    _close(
+        inter_on_predictions(LOGITS, GOLD, ONES, reduction="pair_mean"),
+        _inter_by_hand(lambda p, a: 1.0),
+    )
 
 
 def test_inter_with_rho_weights_on_a_2x3_example() -> None:
     # push(0, 1) = 1 - 0.9, push(2, 1) = 1 - 0.6, push(2, 0) = 1 - 0.25
     expected = _inter_by_hand(lambda p, a: 1.0 - PULL[p, a].item())
-    _close(inter_on_predictions(LOGITS, GOLD, PUSH), expected)
+    _close(inter_on_predictions(LOGITS, GOLD, PUSH, reduction="pair_mean"), expected)
 
 
 def test_inter_is_zero_when_a_group_is_empty() -> None:
     logits = torch.tensor([[0.3, -0.2, 0.1], [0.3, -0.2, 0.1]])
     gold = torch.tensor([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
-    _close(inter_on_predictions(logits, gold, ONES), 0.0)
+    _close(inter_on_predictions(logits, gold, ONES, reduction="pair_mean"), 0.0)
 
 
 def test_objective_complete_on_predictions_is_the_mean_of_inter_and_intra() -> None:
-    objective = Objective.build(LossConfig(local="complete", alpha=0.2), GOLD.numpy(), EMOTIONS)
+    objective = Objective.build(
+        LossConfig(local="complete", alpha=0.2, reduction="pair_mean"), GOLD.numpy(), EMOTIONS
+    )
     local = (_inter_by_hand(lambda p, a: 1.0) + _intra_by_hand()) / 2
     _close(objective(LOGITS, GOLD), 0.8 * _bce_by_hand() + 0.2 * local)
 
@@ -125,7 +136,7 @@ def test_objective_inter_with_rho_from_data() -> None:
     # Pearson(0, 1): cov sum = .5*.75 + .5*-.25 + -.5*-.25 + -.5*-.25 = .5, var sums 1 and .75,
     # so rho = .5 / sqrt(.75) = 1/sqrt(3); the constant column correlates 0 -> push 1 - 1/2.
     train = np.array([[1, 1, 0], [1, 0, 0], [0, 0, 0], [0, 0, 0]], dtype=np.float32)
-    config = LossConfig(local="inter", weights="rho", alpha=0.5)
+    config = LossConfig(local="inter", weights="rho", alpha=0.5, reduction="pair_mean")
     objective = Objective.build(config, train, ("anger", "fear", "joy"))
     rho01 = 1 / math.sqrt(3)
     push = {(0, 1): 1 - (rho01 + 1) / 2, (2, 1): 0.5, (2, 0): 0.5}
@@ -134,7 +145,9 @@ def test_objective_inter_with_rho_from_data() -> None:
 
 
 def test_total_loss_mixes_bce_and_intra_with_alpha() -> None:
-    objective = Objective.build(LossConfig(local="intra", alpha=0.2), GOLD.numpy(), EMOTIONS)
+    objective = Objective.build(
+        LossConfig(local="intra", alpha=0.2, reduction="pair_mean"), GOLD.numpy(), EMOTIONS
+    )
     _close(objective(LOGITS, GOLD), 0.8 * _bce_by_hand() + 0.2 * _intra_by_hand())
 
 
@@ -148,26 +161,34 @@ def test_bce_alone_has_weight_one() -> None:
 
 def test_inter_on_representations_by_hand() -> None:
     # (p, a) pairs (0, 1) and (2, 1): cos 0 and 1/sqrt(2).
-    _close(inter_on_representations(STATES, STATES_GOLD, ONES), (0 + R2) / 2)
+    _close(inter_on_representations(STATES, STATES_GOLD, ONES, reduction="pair_mean"), (0 + R2) / 2)
     # rho weights: push(0, 1) = 0.1, push(2, 1) = 0.4.
-    _close(inter_on_representations(STATES, STATES_GOLD, PUSH), (0.1 * 0 + 0.4 * R2) / 2)
+    _close(
+        inter_on_representations(STATES, STATES_GOLD, PUSH, reduction="pair_mean"),
+        (0.1 * 0 + 0.4 * R2) / 2,
+    )
 
 
 def test_intra_on_representations_by_hand() -> None:
     # Present pair (0, 2): -cos = -1/sqrt(2); the absent group {1} has no pair.
-    _close(intra_on_representations(STATES, STATES_GOLD, ONES), -R2)
-    _close(intra_on_representations(STATES, STATES_GOLD, PULL), -0.25 * R2)
+    _close(intra_on_representations(STATES, STATES_GOLD, ONES, reduction="pair_mean"), -R2)
+    _close(intra_on_representations(STATES, STATES_GOLD, PULL, reduction="pair_mean"), -0.25 * R2)
 
 
 def test_intra_on_representations_averages_the_groups() -> None:
     # 1x4, P = {0, 1}, A = {2, 3}: cos(h0, h1) = 1/sqrt(2), cos(h2, h3) = -1.
     states = torch.tensor([[[1.0, 0.0], [1.0, 1.0], [0.0, 2.0], [0.0, -1.0]]])
     gold = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
-    _close(intra_on_representations(states, gold, torch.ones(4, 4)), -(R2 + -1.0) / 2)
+    _close(
+        intra_on_representations(states, gold, torch.ones(4, 4), reduction="pair_mean"),
+        -(R2 + -1.0) / 2,
+    )
 
 
 def test_objective_complete_on_representations_does_not_squash_h() -> None:
-    config = LossConfig(local="complete", local_on="representations", alpha=1.0)
+    config = LossConfig(
+        local="complete", local_on="representations", alpha=1.0, reduction="pair_mean"
+    )
     objective = Objective.build(config, STATES_GOLD.numpy(), EMOTIONS)
     logits = torch.zeros(1, 3)
     # alpha = 1: BCE drops out; complete = (inter + intra) / 2 on the raw h (no sigmoid).
@@ -179,8 +200,8 @@ def test_representation_losses_are_batch_means() -> None:
     gold = torch.cat([STATES_GOLD, STATES_GOLD])
     # Flipped: h = [(1,1), (0,1), (1,0)], P = {0, 2}: present pair cos = 1/sqrt(2) again,
     # cross pairs (0, 1) and (2, 1): cos 1/sqrt(2) and 0.
-    _close(inter_on_representations(states, gold, ONES), (0 + R2) / 2)
-    _close(intra_on_representations(states, gold, ONES), -R2)
+    _close(inter_on_representations(states, gold, ONES, reduction="pair_mean"), (0 + R2) / 2)
+    _close(intra_on_representations(states, gold, ONES, reduction="pair_mean"), -R2)
 
 
 # --- Plutchik and global losses ---------------------------------------------------------------
@@ -215,18 +236,19 @@ def test_global_cossim_by_hand() -> None:
     c = math.cos(math.pi / 8)
     # Pairs (0,1), (0,2), (1,2): cos 0, 1/sqrt(2), 1/sqrt(2) against rho -1, c, -c.
     expected = ((0 + 1) ** 2 + (R2 - c) ** 2 + (R2 + c) ** 2) / 3
-    _close(cossim_global(STATES, _plutchik_rho()), expected)
+    _close(cossim_global(STATES, _plutchik_rho(), reduction="pair_mean"), expected)
 
 
 def test_global_sq_diff_by_hand() -> None:
     c = math.cos(math.pi / 8)
     # Distances sqrt(2), 1, 1; weights (rho + 1) / 2 = 0, (1 + c) / 2, (1 - c) / 2.
     expected = (0 * math.sqrt(2) + (1 + c) / 2 * 1 + (1 - c) / 2 * 1) / 3
-    _close(sq_diff_global(STATES, _plutchik_rho()), expected)
+    pull = pull_weights(_plutchik_rho())
+    _close(sq_diff_global(STATES, pull, reduction="pair_mean"), expected)
 
 
 def test_objective_global_cossim_with_plutchik_rho() -> None:
-    config = LossConfig(global_loss="cossim", rho="plutchik", beta=10.0)
+    config = LossConfig(global_loss="cossim", rho="plutchik", beta=10.0, reduction="pair_mean")
     objective = Objective.build(config, STATES_GOLD.numpy(), EMOTIONS)
     logits = torch.tensor([[0.5, -0.5, 1.0]])
     bce = -(math.log(sigmoid(0.5)) + math.log(1 - sigmoid(-0.5)) + math.log(sigmoid(1.0))) / 3
@@ -238,7 +260,7 @@ def test_objective_global_cossim_with_plutchik_rho() -> None:
 def test_objective_global_sq_diff_with_rho_from_data() -> None:
     # Train columns 0 and 1 identical (rho 1), column 2 their complement (rho -1).
     train = np.array([[1, 1, 0], [0, 0, 1]], dtype=np.float32)
-    config = LossConfig(global_loss="sq_diff", beta=2.0)
+    config = LossConfig(global_loss="sq_diff", beta=2.0, reduction="pair_mean")
     objective = Objective.build(config, train, ("anger", "fear", "joy"))
     logits = torch.zeros(1, 3)
     # BCE of zero logits = log 2; weights 1, 0, 0 -> only the (0, 1) distance sqrt(2) counts.
@@ -300,7 +322,9 @@ def test_gradients_are_finite(config: LossConfig) -> None:
 def test_overflowing_unused_pairs_do_not_poison_the_gradient() -> None:
     # exp(60 + 60) overflows float32, but both are present: that absent-group pair is masked.
     logits = torch.tensor([[60.0, 60.0, -1.0]], requires_grad=True)
-    loss = intra_on_predictions(logits, torch.tensor([[1.0, 1.0, 0.0]]), ONES)
+    loss = intra_on_predictions(
+        logits, torch.tensor([[1.0, 1.0, 0.0]]), ONES, reduction="pair_mean"
+    )
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(logits.grad).all()
 
@@ -321,7 +345,10 @@ def _sgd_step(
 
 def test_intra_on_predictions_raises_present_and_lowers_absent_logits() -> None:
     start = torch.tensor([[0.1, -0.2, 0.3, -0.4]])
-    after = _sgd_step(lambda z: intra_on_predictions(z, DIRECTION_GOLD, torch.ones(4, 4)), start)
+    after = _sgd_step(
+        lambda z: intra_on_predictions(z, DIRECTION_GOLD, torch.ones(4, 4), reduction="pair_mean"),
+        start,
+    )
     assert (after[0, :2] > start[0, :2]).all()
     assert (after[0, 2:] < start[0, 2:]).all()
 
@@ -333,7 +360,10 @@ def test_inter_on_predictions_widens_the_present_absent_gap() -> None:
         s = torch.sigmoid(z[0])
         return s[:2, None] - s[None, 2:]
 
-    after = _sgd_step(lambda z: inter_on_predictions(z, DIRECTION_GOLD, torch.ones(4, 4)), start)
+    after = _sgd_step(
+        lambda z: inter_on_predictions(z, DIRECTION_GOLD, torch.ones(4, 4), reduction="pair_mean"),
+        start,
+    )
     assert (gaps(after) > gaps(start)).all()
 
 
@@ -347,14 +377,24 @@ def _cos(states: torch.Tensor, i: int, j: int) -> float:
 
 def test_intra_on_representations_pulls_each_group_together() -> None:
     start = _states()
-    step = _sgd_step(lambda h: intra_on_representations(h, DIRECTION_GOLD, torch.ones(4, 4)), start)
+    step = _sgd_step(
+        lambda h: intra_on_representations(
+            h, DIRECTION_GOLD, torch.ones(4, 4), reduction="pair_mean"
+        ),
+        start,
+    )
     assert _cos(step, 0, 1) > _cos(start, 0, 1)  # present
     assert _cos(step, 2, 3) > _cos(start, 2, 3)  # absent
 
 
 def test_inter_on_representations_pushes_the_groups_apart() -> None:
     start = _states()
-    step = _sgd_step(lambda h: inter_on_representations(h, DIRECTION_GOLD, torch.ones(4, 4)), start)
+    step = _sgd_step(
+        lambda h: inter_on_representations(
+            h, DIRECTION_GOLD, torch.ones(4, 4), reduction="pair_mean"
+        ),
+        start,
+    )
     assert sum(_cos(step, p, a) for p in (0, 1) for a in (2, 3)) < sum(
         _cos(start, p, a) for p in (0, 1) for a in (2, 3)
     )
@@ -366,14 +406,14 @@ def test_global_cossim_moves_the_cosine_towards_rho(pair: tuple[str, str]) -> No
     rho = torch.as_tensor(plutchik_correlation(pair), dtype=torch.float32)
     target = rho[0, 1].item()
     start = torch.tensor([[[1.0, 0.2, 0.0], [0.3, 1.0, 0.5]]])
-    step = _sgd_step(lambda h: cossim_global(h, rho), start)
+    step = _sgd_step(lambda h: cossim_global(h, rho, reduction="pair_mean"), start)
     assert abs(_cos(step, 0, 1) - target) < abs(_cos(start, 0, 1) - target)
 
 
 def test_global_sq_diff_pulls_correlated_emotions_together() -> None:
     rho = torch.tensor([[1.0, 1.0], [1.0, 1.0]])
     start = torch.tensor([[[0.0, 0.0], [3.0, 4.0]]])
-    step = _sgd_step(lambda h: sq_diff_global(h, rho), start)
+    step = _sgd_step(lambda h: sq_diff_global(h, rho, reduction="pair_mean"), start)
     assert torch.dist(step[0, 0], step[0, 1]) < torch.dist(start[0, 0], start[0, 1])
 
 

@@ -5,6 +5,11 @@ import pytest
 
 from emotrain.data.preprocess import PreprocessConfig, preprocess, preprocess_many
 
+# The on/off steps (emoji_language is a mapping, not a switch).
+SWITCHES = [
+    name for name, field in PreprocessConfig.model_fields.items() if field.annotation is bool
+]
+
 
 def _only_off(step: str) -> PreprocessConfig:
     return PreprocessConfig(**{step: False})
@@ -30,7 +35,7 @@ def test_each_switch_on_and_off(step: str, text: str, on: str, off: str) -> None
 
 
 def test_all_steps_off_only_strips() -> None:
-    config = PreprocessConfig(**{name: False for name in PreprocessConfig.model_fields})
+    config = PreprocessConfig(**{name: False for name in SWITCHES})
     text = "  😂 @Bob a.b@c.org +1 555-123-4567 #HappyDays http://x.co  "
     assert preprocess(text, config) == text.strip()
 
@@ -163,9 +168,7 @@ def test_reddit_step(text: str, expected: str) -> None:
 
 
 def test_reddit_step_alone_makes_mentions() -> None:
-    only_reddit = PreprocessConfig(
-        **{name: name == "reddit" for name in PreprocessConfig.model_fields}
-    )
+    only_reddit = PreprocessConfig(**{name: name == "reddit" for name in SWITCHES})
     text = "[NAME] and /u/Bob on /r/Hockey about [RELIGION] (reddit.com/r/x)"
     assert preprocess(text, only_reddit) == (
         "@name and @user on subreddit Hockey about religion (reddit.com/r/x)"
@@ -177,3 +180,59 @@ def test_reddit_step_is_off_by_default() -> None:
     assert preprocess("[NAME] on r/hockey", PreprocessConfig(reddit=True, users=False)) == (
         "@name on subreddit hockey"
     )
+
+
+@pytest.mark.parametrize(
+    ("hashtag", "words", "case_only"),
+    [
+        ("#happybirthday", "happy birthday", "happybirthday"),
+        ("#MondayMotivation", "monday motivation", "monday motivation"),
+        ("#NYCmarathon", "nyc marathon", "ny cmarathon"),
+        ("#Trump2016", "trump 2016", "trump 2016"),
+        ("#مرحبا", "مرحبا", "مرحبا"),  # no English letters: left whole, never dropped
+        ("#niñosfelices", "niñosfelices", "niñosfelices"),  # mixed: only pure ASCII stretches
+    ],
+)
+def test_hashtags_split_by_word_statistics(hashtag: str, words: str, case_only: str) -> None:
+    assert preprocess(hashtag) == words
+    assert preprocess(hashtag, PreprocessConfig(hashtag_words=False)) == case_only
+
+
+def test_word_statistics_keep_the_original_case() -> None:
+    assert preprocess("#HappyBirthday2you", PreprocessConfig(lowercase=False)) == (
+        "Happy Birthday 2 you"
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("english", "qué risa face with tears of joy"),
+        ("spanish", "qué risa cara llorando de risa"),
+        ("arabic", "qué risa 😂"),
+    ],
+)
+def test_emoji_names_in_the_tweets_language(language: str, expected: str) -> None:
+    assert preprocess("qué risa 😂", language=language) == expected
+
+
+def test_emoji_language_per_language_in_the_config() -> None:
+    config = PreprocessConfig(emoji_language={"arabic": "ar", "spanish": None})
+    assert config.emoji_language == {"english": "en", "spanish": None, "arabic": "ar"}
+    assert preprocess("😂", config, "spanish") == "😂"
+    assert preprocess_many(["😂", "😂"], config, ["english", "arabic"]) == [
+        "face with tears of joy",
+        preprocess("😂", PreprocessConfig(emoji_language={"arabic": "ar"}), "arabic"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("chosen", "message"),
+    [
+        ({"french": "fr"}, "unknown tweet language 'french'"),
+        ({"spanish": "xx"}, "emoji_language.spanish: the emoji package has no names in 'xx'"),
+    ],
+)
+def test_emoji_language_errors(chosen: dict[str, str], message: str) -> None:
+    with pytest.raises(pydantic.ValidationError, match=message):
+        PreprocessConfig(emoji_language=chosen)

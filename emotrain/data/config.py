@@ -8,7 +8,7 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 
 from emotrain.data.preprocess import PreprocessConfig
-from emotrain.data.semeval import SemEvalLanguage
+from emotrain.data.semeval import SemEvalLanguage, Split
 from emotrain.section import Section
 
 Dataset = Literal["semeval", "goemotions", "table"]
@@ -42,8 +42,22 @@ class DataConfig(Section):
     eval_languages: list[SemEvalLanguage] | None = Field(
         default=None,
         min_length=1,
-        description="semeval: the languages dev and test are scored on (None: the training "
-        "languages); metrics are also reported per language",
+        description="semeval: the languages test is scored on, and dev too unless dev_languages "
+        "says otherwise (None: the training languages); metrics are also reported per language",
+    )
+    dev_languages: list[SemEvalLanguage] | None = Field(
+        default=None,
+        min_length=1,
+        description="semeval: the languages of the dev split that early stopping reads (None: "
+        "eval_languages, else the training languages); zero-shot language transfer develops on "
+        "the source languages, so it never reads the target's labels before its test",
+    )
+    test_splits: list[Split] = Field(
+        default=["test"],
+        min_length=1,
+        description="semeval: the files scored as the test split, of the eval_languages; "
+        "[train, dev] scores a zero-shot target language on its train and dev files, as the "
+        "transfer paper did (only for languages that are not trained or developed on)",
     )
     language_alpha: float = Field(
         default=1.0,
@@ -92,8 +106,22 @@ class DataConfig(Section):
         return list(self.eval_languages) if self.eval_languages else self.train_languages
 
     @property
+    def development_languages(self) -> list[SemEvalLanguage]:
+        return list(self.dev_languages) if self.dev_languages else self.scored_languages
+
+    def semeval_files(self, split: Split) -> list[tuple[SemEvalLanguage, Split]]:
+        """The (language, file) pairs whose SemEval files make up ``split``."""
+        if not self.multilingual:
+            return [(self.language, split)]
+        languages = {"train": self.train_languages, "dev": self.development_languages}
+        chosen = languages.get(split, self.scored_languages)
+        files = self.test_splits if split == "test" else [split]
+        return [(language, file) for language in chosen for file in files]
+
+    @property
     def multilingual(self) -> bool:
-        return len({*self.train_languages, *self.scored_languages}) > 1
+        languages = {*self.train_languages, *self.development_languages, *self.scored_languages}
+        return len(languages) > 1
 
     @property
     def prompt_language(self) -> SemEvalLanguage:
@@ -110,9 +138,14 @@ class DataConfig(Section):
         demo = self.dataset == "semeval" and self.root is None
         if demo and (self.multilingual or self.language != "english"):
             raise ValueError("root: the demo data (root null) is English only; give a SemEval root")
-        if self.dataset != "semeval" and (self.languages or self.eval_languages):
-            raise ValueError("languages and eval_languages apply to dataset semeval only")
-        for field in ("languages", "eval_languages"):
+        if self.dataset != "semeval" and (
+            self.languages or self.eval_languages or self.dev_languages
+        ):
+            raise ValueError(
+                "languages, eval_languages and dev_languages apply to dataset semeval only"
+            )
+        self._check_test_splits()
+        for field in ("languages", "eval_languages", "dev_languages", "test_splits"):
             chosen = getattr(self, field) or []
             if len(set(chosen)) != len(chosen):
                 raise ValueError(f"{field}: a language is listed twice")
@@ -121,6 +154,19 @@ class DataConfig(Section):
         else:
             self._check_no_table_fields()
         return self
+
+    def _check_test_splits(self) -> None:
+        if self.test_splits == ["test"]:
+            return
+        if self.dataset != "semeval":
+            raise ValueError("test_splits applies to dataset semeval only")
+        seen = {*self.train_languages, *self.development_languages}
+        if self.eval_languages is None or seen & set(self.eval_languages):
+            raise ValueError(
+                "test_splits: scoring train or dev files is only for zero-shot target languages: "
+                "set eval_languages to languages that are neither in languages nor in "
+                "dev_languages"
+            )
 
     def _check_table(self) -> None:
         missing = [name for name in TABLE_FILES if getattr(self, name) is None]

@@ -38,7 +38,9 @@ def _load_splits(config: DataConfig, splits: tuple[Split, ...]) -> dict[str, Emo
     data = {}
     for split, raw in _read_splits(config, splits).items():
         cut = _head_per_language(raw, limits[split])
-        data[split] = replace(cut, texts=preprocess_many(cut.texts, config.preprocess))
+        languages = cut.languages if cut.languages is not None else config.language
+        texts = preprocess_many(cut.texts, config.preprocess, languages)
+        data[split] = replace(cut, texts=texts)
     return data
 
 
@@ -98,7 +100,8 @@ def _check_root(config: DataConfig, root: Path) -> None:
         for split in SPLITS:
             goemotions_path(root, split)
         return
-    for language in dict.fromkeys([*config.train_languages, *config.scored_languages]):
+    languages = [*config.train_languages, *config.development_languages, *config.scored_languages]
+    for language in dict.fromkeys(languages):
         for split in SPLITS:
             semeval_path(root, language, split)
 
@@ -136,12 +139,12 @@ def _read_splits(config: DataConfig, splits: tuple[Split, ...]) -> dict[str, Emo
     root = config.root
     if not config.multilingual:
         return {split: load_semeval(root, config.language, split) for split in splits}
-    chosen = {"train": config.train_languages}
-    chosen |= {"dev": config.scored_languages, "test": config.scored_languages}
-    return {split: _languages(root, chosen[split], split) for split in splits}
+    return {split: _languages(root, config.semeval_files(split)) for split in splits}
 
 
-def _languages(root: Path, languages: list[SemEvalLanguage], split: Split) -> EmotionData:
+def _languages(root: Path, files: list[tuple[SemEvalLanguage, Split]]) -> EmotionData:
     """Several languages' files as one split; each row keeps its language."""
-    parts = [load_semeval(root, language, split).with_language(language) for language in languages]
+    parts = [
+        load_semeval(root, language, split).with_language(language) for language, split in files
+    ]
     return reduce(EmotionData.concat, parts)

@@ -60,12 +60,10 @@ def source_files(config: DataConfig, splits: Sequence[Split]) -> list[Path]:
         return [Path(path) for path in files if path is not None]
     if config.root is None:
         return [semeval.demo_root() / f"demo-{split}.tsv" for split in splits]
-    chosen = {"train": config.train_languages}
-    chosen |= {"dev": config.scored_languages, "test": config.scored_languages}
     return [
-        semeval.semeval_path(config.root, language, split)
+        semeval.semeval_path(config.root, language, file)
         for split in splits
-        for language in (chosen[split] if config.multilingual else [config.language])
+        for language, file in config.semeval_files(split)
     ]
 
 
@@ -88,7 +86,8 @@ def _key(config: DataConfig, splits: Sequence[Split]) -> str | None:
 
 def _code_digest() -> str:
     """The reading and preprocessing code: a fix there must not be hidden by older entries."""
-    digest = hashlib.sha256(metadata.version("emoji").encode())
+    versions = f"{metadata.version('emoji')},{metadata.version('wordsegment')}"
+    digest = hashlib.sha256(versions.encode())
     for name in _CODE:
         digest.update((Path(__file__).parent / name).read_bytes())
     return digest.hexdigest()

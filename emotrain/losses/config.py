@@ -14,6 +14,7 @@ LocalOn = Literal["predictions", "representations"]
 PairWeights = Literal["one", "rho"]
 RhoSource = Literal["data", "plutchik"]
 GlobalKind = Literal["none", "cossim", "sq_diff"]
+Reduction = Literal["paper", "pair_mean"]
 
 
 class LossConfig(Section):
@@ -35,6 +36,13 @@ class LossConfig(Section):
         default="none", description="label-independent loss on Demux's h_e"
     )
     beta: float = Field(default=0.0, ge=0.0, description="global loss coefficient")
+    reduction: Reduction = Field(
+        default="paper",
+        description="how the pair terms are averaged: paper, the original implementation's "
+        "arithmetic (so alpha and beta mean what the papers' tables mean), or pair_mean, the "
+        "mean over the pairs each loss is defined on (2-3x stronger at the same coefficient); "
+        "see the design document, Losses",
+    )
 
     @model_validator(mode="after")
     def _coefficients_need_losses(self) -> Self:
@@ -50,6 +58,13 @@ class LossConfig(Section):
                 "nothing"
             )
         return self
+
+    @property
+    def has_correlation_loss(self) -> bool:
+        """Whether a local or global term is trained (otherwise the loss is BCE alone)."""
+        return (self.local != "none" and self.alpha > 0) or (
+            self.global_loss != "none" and self.beta > 0
+        )
 
     @property
     def uses_representations(self) -> bool:

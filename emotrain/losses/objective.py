@@ -14,11 +14,17 @@ from emotrain.losses.correlation import correlation, pull_weights
 from emotrain.losses.embedding import global_loss
 from emotrain.losses.local import local_loss
 
+# The original's weight functions add this to every weight they read from a correlation (its
+# guard for the log function, kept in its identity function): the paper reduction does too.
+PAPER_WEIGHT_OFFSET = 1e-5
+
 
 @dataclass(frozen=True)
 class Objective:
     """``pull`` and ``push`` are the [N, N] local pair weights (ones, or rho~ and 1 - rho~);
-    ``rho`` is the raw correlation, present only when the config reads it."""
+    ``rho`` is what the global loss reads (the raw correlation for cossim, rho~ for sq_diff),
+    present only when the config reads a correlation. Under the paper reduction every weight
+    read from rho carries the original's offset."""
 
     config: LossConfig
     emotions: tuple[str, ...]
@@ -38,11 +44,14 @@ class Objective:
             )
         # Computed only when read, so rho: plutchik never rejects an emotion set it does not use.
         rho = correlation(config.rho, train_labels, emotions) if config.uses_rho else None
+        offset = PAPER_WEIGHT_OFFSET if config.reduction == "paper" else 0.0
         if config.weights == "rho" and rho is not None:
-            pull = pull_weights(rho)
+            pull = pull_weights(rho) + offset
             push = 1.0 - pull
         else:
             pull = push = torch.ones(len(emotions), len(emotions))
+        if rho is not None:
+            rho = (pull_weights(rho) if config.global_loss == "sq_diff" else rho) + offset
         return cls(config, emotions, pull, push, rho)
 
     def to(self, device: torch.device) -> Objective:
@@ -68,12 +77,15 @@ class Objective:
         if config.local != "none" and config.alpha > 0:
             outputs = logits if config.local_on == "predictions" else states
             pull, push = self._on(self.pull, logits), self._on(self.push, logits)
-            local = local_loss(config.local, config.local_on, outputs, targets, pull, push)
+            local = local_loss(
+                config.local, config.local_on, outputs, targets, pull, push, config.reduction
+            )
             loss = (1.0 - config.alpha) * loss + config.alpha * local
         if config.global_loss != "none" and config.beta > 0:
             assert self.rho is not None and states is not None  # uses_rho, _check
             rho = self._on(self.rho, states)
-            loss = loss + config.beta * global_loss(config.global_loss, states, rho)
+            shaped = global_loss(config.global_loss, states, rho, config.reduction)
+            loss = loss + config.beta * shaped
         return loss
 
     def _check(self, logits: torch.Tensor, states: torch.Tensor | None) -> None:

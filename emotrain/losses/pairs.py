@@ -33,6 +33,12 @@ def group_pairs(targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     )
 
 
+def members_pairs(rows: torch.Tensor) -> torch.Tensor:
+    """Mask [B, N, N] of every ordered pair (i, j), diagonal included, of the emotions marked in
+    ``rows`` [B, N]."""
+    return rows[:, :, None] & rows[:, None, :]
+
+
 def masked_exp(exponent: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """``exp`` of the masked entries and 1 elsewhere: an unused pair that overflows would
     otherwise turn the masked sum, and its gradient, into NaN."""

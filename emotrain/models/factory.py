@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 from torch import nn
 from transformers import AutoModel, AutoModelForMaskedLM, PreTrainedModel, PreTrainedTokenizerBase
 
+from emotrain.models import fast_dropout, prompt_top
 from emotrain.models.config import ModelConfig
 from emotrain.models.demux import Demux
 from emotrain.models.encoder import build_encoder, build_masked_lm
-from emotrain.models.fast_dropout import use_fast_dropout
 from emotrain.models.memo import Memo
+
+log = logging.getLogger("emotrain")
 
 
 def build_model(
@@ -25,14 +28,28 @@ def build_model(
 
 
 def assemble(config: ModelConfig, encoder: PreTrainedModel, num_emotions: int) -> nn.Module:
+    """The model on ``encoder``, with each speed option where the model and encoder support it:
+    a speed option is on by default, so where it cannot apply the standard path runs and the
+    log says so, rather than the model being refused."""
     model: nn.Module
     if config.kind == "demux":
-        model = Demux(encoder, config.dropout, config.top_layer_on_prompt)
+        top = config.top_layer_on_prompt and _applies(
+            "top_layer_on_prompt", prompt_top.unsupported(encoder)
+        )
+        model = Demux(encoder, config.dropout, top)
     else:
+        if config.top_layer_on_prompt:
+            _applies("top_layer_on_prompt", "MEmo reads the mask position, not a prompt")
         model = Memo(encoder, config.memo_head, config.dropout, num_emotions)
-    if config.fast_dropout:
-        use_fast_dropout(model, encoder)
+    if config.fast_dropout and _applies("fast_dropout", fast_dropout.unsupported(encoder)):
+        fast_dropout.use_fast_dropout(model, encoder)
     return model
+
+
+def _applies(option: str, reason: str | None) -> bool:
+    if reason is not None:
+        log.info("model.%s: not applied (%s); the standard path runs", option, reason)
+    return reason is None
 
 
 def load_saved_encoder(config: ModelConfig, source: Path) -> PreTrainedModel:

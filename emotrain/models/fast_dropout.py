@@ -91,14 +91,21 @@ AttentionInterface.register(ATTENTION, attention)
 AttentionMaskInterface.register(ATTENTION, sdpa_mask)
 
 
+def unsupported(encoder: PreTrainedModel) -> str | None:
+    """Why the encoder's dropout cannot be swapped (None: it can)."""
+    if not encoder._can_set_attn_implementation():
+        return (
+            "the encoder's attention cannot be swapped "
+            f"({type(encoder).__name__} does not use transformers' attention interface)"
+        )
+    return None
+
+
 def use_fast_dropout(model: nn.Module, encoder: PreTrainedModel) -> None:
     """Every ``nn.Dropout`` of ``model`` becomes a ``FastDropout``; ``encoder`` (inside it)
     attends with ``attention``. An encoder whose attention transformers cannot swap is refused."""
-    if not encoder._can_set_attn_implementation():
-        raise ValueError(
-            "model.fast_dropout: the encoder's attention cannot be swapped "
-            f"({type(encoder).__name__} does not use transformers' attention interface)"
-        )
+    if reason := unsupported(encoder):
+        raise ValueError(f"model.fast_dropout: {reason}")
     encoder.set_attn_implementation(ATTENTION)
     for parent in list(model.modules()):
         for name, child in parent.named_children():

@@ -23,16 +23,20 @@ _LAYER_PARTS = ("attention.self.query", "attention.self.key", "attention.self.va
                 "attention.output", "intermediate", "output")  # fmt: skip
 
 
-def check_supported(encoder: PreTrainedModel) -> None:
-    """Refuse, naming the field, an encoder not laid out like BERT."""
+def unsupported(encoder: PreTrainedModel) -> str | None:
+    """Why the top layer cannot be computed at the prompt alone (None: it can)."""
     layers = getattr(getattr(encoder, "encoder", None), "layer", None)
     names = {name for name, _ in layers[-1].named_modules()} if layers else set()
     bert_like = hasattr(encoder, "embeddings") and names.issuperset(_LAYER_PARTS)
     if not bert_like or getattr(encoder.config, "is_decoder", False):
-        raise ValueError(
-            "model.top_layer_on_prompt: needs a BERT- or RoBERTa-style encoder, "
-            f"not {type(encoder).__name__}"
-        )
+        return f"needs a BERT- or RoBERTa-style encoder, not {type(encoder).__name__}"
+    return None
+
+
+def check_supported(encoder: PreTrainedModel) -> None:
+    """Refuse, naming the field, an encoder not laid out like BERT."""
+    if reason := unsupported(encoder):
+        raise ValueError(f"model.top_layer_on_prompt: {reason}")
 
 
 def encode_prompt(
