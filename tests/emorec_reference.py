@@ -42,7 +42,7 @@ original promotion exactly. The numbers differ only by float32 rounding.
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable
 
 import numpy as np
 import torch
