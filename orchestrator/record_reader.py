@@ -15,13 +15,19 @@ RECORD = "sweep.json"
 DEFAULT_METRIC, DEFAULT_MODE = "best_dev_jaccard", "max"
 
 
+def read_record(experiment_dir: Path) -> dict[str, Any]:
+    """The whole record (``source``, ``overrides``, ``spec``), or {} when it is missing or
+    unreadable."""
+    try:
+        record = json.loads((experiment_dir / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def read_spec(experiment_dir: Path) -> dict[str, Any]:
     """The recorded sweep (its ``spec``), or {} when the record is missing or unreadable."""
-    try:
-        spec = json.loads((experiment_dir / RECORD).read_text(encoding="utf-8"))["spec"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-    return spec if isinstance(spec, dict) else {}
+    return section(read_record(experiment_dir), "spec")
 
 
 def section(spec: dict[str, Any], name: str) -> dict[str, Any]:

@@ -1,13 +1,20 @@
 """Write an experiment's report: ``python -m orchestrator.report RESULTS_DIR [--out DIR]``.
 
-``RESULTS_DIR`` is an experiment folder (``results/smoke``). Only its Parquet tables and
-``sweep.json`` are read. ``report.md`` and ``report.html`` (the same content) and their PNG
-figures are written into ``DIR`` (default ``RESULTS_DIR/report``): the papers' table of the
+``RESULTS_DIR`` is an experiment folder (``results/smoke``) or a report folder this command
+wrote. Only its Parquet tables and ``sweep.json`` are read. ``report.md`` and ``report.html``
+(the same content) and their PNG figures are written into ``DIR`` (default
+``RESULTS_DIR/report``; a report folder is rebuilt in place): the papers' table of the
 configurations (mean ± std over seeds, best first by the sweep's metric), each configuration
-against the sweep's baseline (``analysis.baseline``: differences, bootstrap CIs, Welch p-values),
-the per-emotion F1 as a table, bars and a heat-map, the papers' numbers beside the measured
-ones (``analysis.reference``), learning curves, the Optuna search history, the cost (wall time,
-CPU- and GPU-hours, memory peaks), and the trials that did not complete.
+against the sweep's baseline (``analysis.baseline``: paired tests, verdicts corrected for many
+comparisons, the seeds needed; see significance.py), the per-emotion F1 as a table, bars and a
+heat-map, the papers' numbers beside the measured ones (``analysis.reference``), learning
+curves, the Optuna search history, the cost (wall time, CPU- and GPU-hours, memory peaks), and
+the trials that did not complete.
+
+The report folder also holds the tables it was built from (trials, epochs, configs, test_stage
+when there is one, and ``sweep.json``) and the comparisons it shows (``significance.parquet``),
+so that it can be committed (``results/measured/<study>``) and rebuilt from the repository
+alone: ``python -m orchestrator.report results/measured/<study>``.
 
 The folder is built beside its destination and renamed into place, so a reader sees the old
 report or the new one, never a mix. A missing or empty results folder exits with status 2.
@@ -28,6 +35,7 @@ import pandas as pd
 
 from emotrain.process_exit import exit_now
 from orchestrator import plots
+from orchestrator.record_reader import RECORD
 from orchestrator.report_analysis import cost_section, reference_sections, significance_sections
 from orchestrator.report_inputs import Experiment, ReportInputError, load_experiment
 from orchestrator.report_render import Section, markdown, page
@@ -40,8 +48,11 @@ from orchestrator.report_tables import (
     ranked,
     test_stage_table,
 )
+from orchestrator.significance import TABLE
 
 CURVES = [("dev_jaccard", "dev Jaccard"), ("dev_macro_f1", "dev macro-F1")]
+REPORT = "report.md"
+SOURCE_TABLES = ("trials", "epochs", "configs", "test_stage")  # what load_experiment reads
 FOLDER_MODE = 0o755  # mkdtemp makes 0700; a report is meant to be read by others too
 
 
@@ -54,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("results", type=Path, help="an experiment folder (results/<name>)")
     parser.add_argument("--out", type=Path, help="the report folder (default RESULTS/report)")
     args = parser.parse_args(argv)
-    out = args.out or args.results / "report"
+    out = args.out or default_out(args.results)
     try:
         experiment = load_experiment(args.results)
         if out.exists() and not out.is_dir():
@@ -63,8 +74,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     written = write_report(experiment, out)
-    print(f"report: {out / 'report.md'}, {out / 'report.html'} and {len(written) - 2} figures")
+    figures = [name for name in written if name.endswith(".png")]
+    print(f"report: {out / REPORT}, {out / 'report.html'} and {len(figures)} figures")
     return 0
+
+
+def default_out(results: Path) -> Path:
+    """``results/report``, or ``results`` itself when it is a report folder (it holds
+    report.md): rebuilt in place from the tables it holds."""
+    return results if (results / REPORT).is_file() else results / "report"
 
 
 def write_report(experiment: Experiment, out: Path) -> list[str]:
@@ -96,10 +114,23 @@ def replace_folder(out: Path, fill: Callable[[Path], list[str]]) -> list[str]:
 def _fill(experiment: Experiment, folder: Path) -> list[str]:
     sections = build_sections(experiment, folder)
     title = f"Sweep report: {experiment.name}"
-    (folder / "report.md").write_text(markdown(title, sections), encoding="utf-8")
+    (folder / REPORT).write_text(markdown(title, sections), encoding="utf-8")
     (folder / "report.html").write_text(page(title, sections), encoding="utf-8")
     figures = [name for section in sections for name, _ in section.figures]
-    return ["report.md", "report.html", *figures]
+    return [REPORT, "report.html", *figures, *_sources(experiment, folder)]
+
+
+def _sources(experiment: Experiment, folder: Path) -> list[str]:
+    """Copy the tables the report was built from into ``folder``, and write the comparisons it
+    shows: the folder can then be reported on again on its own."""
+    names = [f"{table}.parquet" for table in SOURCE_TABLES] + [RECORD]
+    copied = [name for name in names if (experiment.folder / name).is_file()]
+    for name in copied:
+        shutil.copy2(experiment.folder / name, folder / name)
+    if experiment.significance.empty:
+        return copied
+    experiment.significance.to_parquet(folder / f"{TABLE}.parquet", index=False)
+    return [*copied, f"{TABLE}.parquet"]
 
 
 def build_sections(experiment: Experiment, folder: Path) -> list[Section]:
@@ -126,7 +157,9 @@ def _overview(experiment: Experiment, configs: pd.DataFrame) -> Section:
     trials = experiment.trials
     done = trials[trials["status"] == "completed"]
     seeds = sorted(int(s) for s in trials["seed"].dropna().unique())
-    seconds = done["train_seconds"].sum() if "train_seconds" in done else 0.0
+    seconds = (
+        done["train_seconds"].sum() if "train_seconds" in done else _trained(experiment.configs)
+    )
     counts = (
         f"{len(trials)} trials ({len(done)} completed{_by_stage(trials)}), "
         f"{len(configs)} configurations, "
@@ -140,7 +173,20 @@ def _overview(experiment: Experiment, configs: pd.DataFrame) -> Section:
         "that epoch's weights."
     )
     source = f"Built from the Parquet tables of {experiment.folder}."
+    if not experiment.per_seed:
+        source += (
+            " It holds configs.parquet but no trials.parquet: the per-trial scores were not "
+            "kept, so there are no tests against the baseline, no learning curves and no list "
+            "of failed trials; the counts and times come from configs.parquet."
+        )
     return Section("Overview", [counts, ranking, source])
+
+
+def _trained(configs: pd.DataFrame) -> float:
+    """The total training time from configs.parquet (mean times count, per configuration)."""
+    if "train_seconds_mean" not in configs:
+        return 0.0
+    return float((configs["train_seconds_mean"] * configs["train_seconds_count"]).sum())
 
 
 def _by_stage(trials: pd.DataFrame) -> str:

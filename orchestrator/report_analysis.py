@@ -1,11 +1,14 @@
 """The report's analysis sections and their display tables: every configuration against the
-sweep's baseline (significance.parquet), the papers' numbers beside the measured ones (the
-reference file the sweep names), and what the sweep cost (the cost columns of configs.parquet).
+sweep's baseline (significance.py: paired tests, Holm-corrected verdicts, seeds needed), the
+papers' numbers beside the measured ones (the reference file the sweep names), and what the
+sweep cost (the cost columns of configs.parquet).
 """
 
 from __future__ import annotations
 
 import math
+import shlex
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
@@ -23,12 +26,19 @@ from orchestrator.report_tables import (
     identity,
     ranked,
 )
+from orchestrator.significance import (
+    BOOTSTRAP_MIN_SEEDS,
+    EXACT_MAX_SEEDS,
+    RESAMPLES,
+    SIGN_FLIP,
+)
 
 SIGNIFICANCE = "Significance against the baseline"
 
 
 def significance_sections(experiment: Experiment) -> list[Section]:
-    """An introduction naming the baseline and the method, then one table per metric."""
+    """An introduction naming the baseline, the tests and how many seeds would settle the
+    comparisons, then one table per metric with its family and correction."""
     baseline = experiment.analysis.get("baseline")
     if baseline is None:
         return []
@@ -36,8 +46,7 @@ def significance_sections(experiment: Experiment) -> list[Section]:
     if table.empty:
         text = (
             f"The sweep names the baseline {describe(baseline)}, but no completed configuration "
-            "matches it, or the tables predate it (python -m orchestrator.aggregate "
-            f"{experiment.folder} rebuilds them)."
+            "matches it."
         )
         return [Section(SIGNIFICANCE, [text])]
     sections = [Section(SIGNIFICANCE, _significance_text(experiment, baseline, table))]
@@ -46,29 +55,69 @@ def significance_sections(experiment: Experiment) -> list[Section]:
         if not rows.empty:
             stage = " (test stage)" if (rows["stage"] == "test").all() else ""
             title = f"Against the baseline: {heading}{stage}"
-            sections.append(Section(title, table=significance_display(rows.reset_index(drop=True))))
+            display = significance_display(rows.reset_index(drop=True))
+            sections.append(Section(title, [_family_text(rows, heading)], table=display))
     return sections
 
 
 def significance_display(rows: pd.DataFrame) -> pd.DataFrame:
-    """One metric's rows of significance.parquet (ranked) as display strings."""
-    verdicts = rows["verdict"].where(~rows["is_baseline"].astype(bool), "baseline")
+    """One metric's rows of the significance table (ranked) as display strings, each p-value
+    with the test that gave it."""
+    flips = [
+        (SIGN_FLIP if n <= EXACT_MAX_SEEDS else f"{RESAMPLES} random sign flips") if paired else ""
+        for n, paired in zip(rows["n"], rows["paired"], strict=True)
+    ]
     cells = pd.DataFrame(
         {
             "rank": rows["rank"].astype(int),
             "seeds": rows["seeds"],
-            "paired": rows["paired"].map({True: "yes", False: "no"}),
             "mean": rows["mean"].map(_fixed),
             "difference": rows["difference"].map(_signed),
-            "95% CI": [
-                _interval(lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
-            ],
-            "Welch p": rows["p_value"].map(_p_value),
-            "verdict": verdicts,
+            "95% CI": _labelled(_interval, rows["ci_low"], rows["ci_high"], rows["interval"]),
+            "95% bootstrap CI": _labelled(_interval, rows["bootstrap_low"], rows["bootstrap_high"]),
+            "t-test p": _labelled(_p_value, rows["t_p_value"], rows["t_test"]),
+            "sign-flip p": _labelled(_p_value, rows["sign_flip_p_value"], flips),
+            "Holm p": _labelled(_p_value, rows["holm_p_value"], rows["test"]),
+            "BH q": rows["bh_p_value"].map(_p_value),
+            "verdict": rows["verdict"],
+            "seeds needed": rows["seeds_needed"].map(lambda n: "n/a" if pd.isna(n) else str(n)),
         },
         index=rows.index,
     )
+    cells.loc[~rows["paired"].astype(bool), "sign-flip p"] = "n/a (seeds differ)"
+    if rows["bootstrap_low"].isna().all():
+        cells = cells.drop(columns="95% bootstrap CI")
+    compared = [c for c in cells.columns if c not in ("rank", "seeds", "mean", "verdict")]
+    cells.loc[rows["is_baseline"].astype(bool), compared] = ""
     return pd.concat([cells[["rank"]], identity(rows), cells.drop(columns="rank")], axis=1)
+
+
+def _labelled(show: Callable[..., str], *columns: Iterable[Any]) -> list[str]:
+    """``show`` applied row by row to the columns (the last may name the test or interval)."""
+    return [show(*values) for values in zip(*columns, strict=True)]
+
+
+def suggested_seeds(seeds: list[int], needed: int) -> list[int]:
+    """``seeds`` (those run) and the smallest unused non-negative seeds, ``needed`` in all."""
+    chosen = sorted(set(seeds))
+    candidate = 0
+    while len(chosen) < needed:
+        if candidate not in chosen:
+            chosen.append(candidate)
+        candidate += 1
+    return sorted(chosen)
+
+
+def seeds_command(record: dict[str, Any], seeds: list[int]) -> str:
+    """The command that runs the sweep recorded in ``record`` (sweep.json) on ``seeds``: the
+    trials already completed are not run again. Its other flags are kept (not --seeds, and
+    not --rerun, which would run every trial again)."""
+    words = ["python", "-m", "orchestrator.run", str(record.get("source") or "SWEEP.yaml")]
+    for flag in record.get("overrides") or []:
+        name, _, value = str(flag).partition(" ")
+        if name not in ("--seeds", "--rerun"):
+            words += [name, value] if value else [name]
+    return shlex.join([*words, "--seeds", ",".join(map(str, seeds))])
 
 
 def reference_sections(experiment: Experiment) -> list[Section]:
@@ -125,19 +174,74 @@ def _significance_text(experiment: Experiment, baseline: Any, table: pd.DataFram
         if count > 1
         else "the configuration that matches"
     )
+    alpha, floor = float(first["alpha"]), int(first["min_seeds"])
     return [
         f"Baseline: cell {cell}, configuration {key[:KEY_CHARS]}: {chosen} {describe(baseline)}.",
-        "For each headline metric, each configuration's mean over seeds minus the baseline's, "
-        f"with a {first['confidence']:.0%} bootstrap confidence interval "
-        f"({int(first['resamples'])} resamples, {first['method']} method, generator seed "
-        f"{int(first['bootstrap_seed'])}) and Welch's t-test p-value. The bootstrap is paired by "
-        "seed when both configurations ran the same seeds. A configuration whose interval "
-        "contains 0 is not distinguishable from the baseline. With few seeds the interval is "
-        "crude: paired over 2 seeds it spans the two per-seed differences, so it can exclude 0 "
-        "while the t-test finds nothing; run more seeds before trusting a higher or lower. "
-        "With fewer than 2 seeds there is no interval and no p-value (n/a). Ranked by the "
-        "metric's mean, best first. The same numbers are in significance.parquet.",
+        "For each headline metric, each configuration's mean over seeds minus the baseline's. "
+        "Where both ran the same seeds the comparison is paired by seed: the 95% CI is the t "
+        "interval of the mean per-seed difference, the p-values are the paired t-test's and "
+        "the exact sign-flip permutation test's (every pattern of signs of the per-seed "
+        "differences), and the verdict uses the sign-flip test. Where the seeds differ, "
+        "Welch's t interval and test. A percentile bootstrap CI is shown beside the t interval "
+        f"from {BOOTSTRAP_MIN_SEEDS} seeds on ({int(first['resamples'])} resamples, generator "
+        f"seed {int(first['random_seed'])}); with fewer it can only return the few per-seed "
+        "differences there are.",
+        f"Too few seeds: at n seeds the exact sign-flip test cannot go below p = 2^(1-n), so "
+        f"below {floor} seeds no comparison can reach the level {alpha:g} and the verdict says "
+        "too few seeds, never higher or lower. Many comparisons: within each metric, the "
+        "comparisons with the baseline form one family, corrected with Holm's method (Holm p, "
+        "which the verdict uses: higher or lower when it is at most "
+        f"{alpha:g}); the Benjamini-Hochberg q beside it controls the false discovery rate, "
+        "for screening only. Ranked by the metric's mean, best first. The same numbers are in "
+        "significance.parquet beside this report.",
+        _seeds_text(experiment, table),
     ]
+
+
+def _seeds_text(experiment: Experiment, table: pd.DataFrame) -> str:
+    """How many seeds the comparisons on the sweep's metric (else on every metric) need, and
+    the command that runs the missing ones."""
+    first = table.iloc[0]
+    rows = table[table["metric"] == experiment.metric]
+    rows = table if rows.empty else rows
+    effect, power = float(first["effect"]), float(first["power"])
+    metric = str(rows["metric"].iloc[0]) if rows is not table else "any headline metric"
+    needed = rows["seeds_needed"].dropna()
+    method = (
+        f"Seeds needed: the fewest seeds at which a paired t-test at level {first['alpha']:g}/m "
+        "(Holm's first step, m the family size) detects a difference of "
+        f"{effect:g} with probability {power:.0%}, given the standard deviation of the "
+        "per-seed differences measured here (noncentral t; never fewer than the exact "
+        "sign-flip test needs to reach that level; analysis.effect sets the difference). "
+        "With few seeds that deviation is itself a rough estimate."
+    )
+    if needed.empty:
+        return method + " No comparison has 2 paired seeds to measure it from."
+    most = int(needed.max())
+    seeds = sorted({int(s) for text in rows["seeds"] for s in str(text).split(",") if s})
+    if most <= len(seeds):
+        return method + f" On {metric}, the {len(seeds)} seeds run already suffice."
+    command = seeds_command(experiment.record, suggested_seeds(seeds, most))
+    return (
+        f"{method} On {metric} (the most any comparison needs): {most} seeds. This runs only the "
+        f"missing ones: {command}"
+    )
+
+
+def _family_text(rows: pd.DataFrame, heading: str) -> str:
+    first = rows.iloc[0]
+    needed = rows["seeds_needed"].dropna()
+    most = (
+        f" Seeds needed to detect {first['effect']:g}: up to {int(needed.max())}."
+        if len(needed)
+        else ""
+    )
+    if int(first["family_size"]) == 0:
+        return f"No comparison on {heading} has per-seed scores to test: no family to correct."
+    return (
+        f"Family: the {int(first['family_size'])} comparisons with the baseline on {heading}, "
+        f"corrected with {first['correction']} (Holm p; BH q for screening).{most}"
+    )
 
 
 def _sources(reference: Reference, configs: pd.DataFrame) -> pd.DataFrame:
@@ -256,12 +360,18 @@ def _signed(value: float) -> str:
     return "n/a" if pd.isna(value) else f"{value:+.{DIGITS}f}"
 
 
-def _interval(low: float, high: float) -> str:
-    return "n/a" if pd.isna(low) else f"[{low:+.{DIGITS}f}, {high:+.{DIGITS}f}]"
+def _interval(low: float, high: float, name: str = "") -> str:
+    """An interval, with the method that gave it in brackets when named."""
+    if pd.isna(low):
+        return "n/a"
+    return f"[{low:+.{DIGITS}f}, {high:+.{DIGITS}f}]" + (f" ({name})" if name else "")
 
 
-def _p_value(value: float) -> str:
-    return "n/a" if pd.isna(value) else f"{value:.3g}"
+def _p_value(value: float, test: str = "") -> str:
+    """A p-value, with the test that gave it in brackets when named."""
+    if pd.isna(value):
+        return "n/a"
+    return f"{value:.3g}" + (f" ({test})" if test else "")
 
 
 def _hours(value: float) -> str:

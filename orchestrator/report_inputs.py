@@ -5,7 +5,11 @@
 ``orchestrator.record``: that module imports the sweep schema and so torch, which would add
 seconds to a command that only reads tables. Every field of it is optional here (a folder
 rebuilt by hand may have none). The reference file its ``analysis`` names is read from
-sweeps/reference/.
+sweeps/reference/. The comparisons with the baseline are computed here from trials.parquet
+(significance.py), so that a report rebuilt from committed tables uses the current statistics.
+A folder without trials.parquet but with configs.parquet (a report folder from before the
+report copied its tables) is reported from configs.parquet alone: no per-trial scores, so no
+tests, learning curves nor failed trials.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from orchestrator.record_reader import read_spec, search_metric, section
+from orchestrator.record_reader import read_record, search_metric, section
 from orchestrator.reference import Reference, ReferenceError, load_reference, reference_path
+from orchestrator.significance import sweep_significance
 
 
 class ReportInputError(Exception):
@@ -38,6 +43,8 @@ class Experiment:
     significance: pd.DataFrame = field(default_factory=pd.DataFrame)  # empty: no baseline
     analysis: dict[str, Any] = field(default_factory=dict)  # the sweep's analysis field
     reference: Reference | None = None
+    record: dict[str, Any] = field(default_factory=dict)  # sweep.json: source, overrides, spec
+    per_seed: bool = True  # False: no trials.parquet; ``trials`` holds only seed_rows(configs)
 
     @property
     def dev_configs(self) -> pd.DataFrame:
@@ -50,32 +57,55 @@ class Experiment:
 def load_experiment(folder: Path) -> Experiment:
     if not folder.is_dir():
         raise ReportInputError(f"{folder}: no such folder")
-    if not (folder / "trials.parquet").is_file():
+    configs = _read(folder, "configs")
+    if (folder / "trials.parquet").is_file():
+        trials = _read(folder, "trials")
+    elif not configs.empty:  # a report folder of a run whose per-trial table was not kept
+        trials = seed_rows(configs)
+    else:
         raise ReportInputError(
             f"{folder}: no trials.parquet here (python -m orchestrator.aggregate {folder} "
             "rebuilds the tables of a folder of trials)"
         )
-    trials = _read(folder, "trials")
     if trials.empty:
         raise ReportInputError(f"{folder}: trials.parquet has no trials")
-    record = read_spec(folder)
-    space = section(section(record, "search"), "space")
-    metric, mode = search_metric(record)
-    analysis = section(record, "analysis")
+    per_seed = (folder / "trials.parquet").is_file()
+    record = read_record(folder)
+    spec = section(record, "spec")
+    space = section(section(spec, "search"), "space")
+    metric, mode = search_metric(spec)
+    analysis = section(spec, "analysis")
     return Experiment(
         folder=folder,
-        name=str(record.get("name") or folder.name),
+        name=str(spec.get("name") or folder.name),
         metric=metric,
         mode=mode,
         trials=trials,
         epochs=_read(folder, "epochs"),
-        configs=_read(folder, "configs"),
+        configs=configs,
         test_stage=_read(folder, "test_stage"),
         log_params={name for name, spec in space.items() if spec.get("log")},
-        significance=_read(folder, "significance"),
+        significance=sweep_significance(trials if per_seed else trials.iloc[:0], configs, spec),
         analysis=analysis,
         reference=_reference(analysis.get("reference")),
+        record=record,
+        per_seed=per_seed,
     )
+
+
+def seed_rows(configs: pd.DataFrame) -> pd.DataFrame:
+    """What configs.parquet says of each completed trial without its scores: its configuration
+    and seed (the ``seeds`` column), for a folder whose trials.parquet was not kept."""
+    keys = [
+        c for c in ("config_key", "dev_config_key", "stage", "cell", "suggestion") if c in configs
+    ]
+    rows = [
+        {**{key: config[key] for key in keys}, "seed": int(seed), "status": "completed"}
+        for _, config in configs.iterrows()
+        for seed in str(config.get("seeds", "")).split(",")
+        if seed.strip()
+    ]
+    return pd.DataFrame(rows)
 
 
 def _read(folder: Path, table: str) -> pd.DataFrame:

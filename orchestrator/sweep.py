@@ -30,6 +30,7 @@ from emotrain.metrics import metric_names
 from orchestrator.cloud_storage import is_uri, join, mirror_folder
 from orchestrator.layers import FieldPath, Layered, Override, read_layers
 from orchestrator.reference import ReferenceError, load_reference, reference_path
+from orchestrator.significance import EFFECT
 
 Scalar = bool | int | float | str
 # Training options that name a file or folder (TrainConfig and its sections).
@@ -162,6 +163,12 @@ class AnalysisSpec(_Strict):
     )
     reference: str | None = Field(
         default=None, description="a file of sweeps/reference/ (without .yaml): the papers' numbers"
+    )
+    effect: float = Field(
+        default=EFFECT,
+        gt=0,
+        description="the difference from the baseline, in the metric's units, that the report's "
+        "seeds-needed figure is for (0.01: one point of a metric between 0 and 1)",
     )
 
     @field_validator("baseline")

@@ -37,9 +37,9 @@ from pandas.api.typing import DataFrameGroupBy
 
 from orchestrator.cost import config_cost, trial_cost
 from orchestrator.files import Writer, write_all_atomically
-from orchestrator.record_reader import read_spec, search_metric, section
+from orchestrator.record_reader import read_spec, section
 from orchestrator.rungs import PRUNED
-from orchestrator.significance import baseline_key, significance_table
+from orchestrator.significance import sweep_significance
 from orchestrator.trial_rows import CACHE, RowSource, collect
 
 FAILURE = "failure.json"  # written by a trial that ends failed without raising (trial.py)
@@ -87,7 +87,7 @@ def _build(experiment_dir: Path, cached: bool) -> tuple[dict[str, pd.DataFrame],
         "epochs": epoch_table,
         "configs": configs,
         "test_stage": test_stage(configs),
-        "significance": significance(trial_table, configs, spec),
+        "significance": sweep_significance(trial_table, configs, spec),
     }
     return tables, rows.write_cache
 
@@ -176,16 +176,6 @@ def test_stage(configs: pd.DataFrame) -> pd.DataFrame:
     dev = dev[[c for c in dev.columns if c.startswith("best_dev_")]]
     table = tests[[*keys, *params, "epochs", "n_seeds", "seeds", *scores]]
     return table.join(dev, on="dev_config_key").reset_index(drop=True)
-
-
-def significance(trials: pd.DataFrame, configs: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
-    """Each configuration against the baseline the sweep names; empty without a baseline, or
-    when it names no completed configuration."""
-    baseline = section(spec, "analysis").get("baseline")
-    if baseline is None or configs.empty:
-        return pd.DataFrame()
-    key = baseline_key(configs, baseline, *search_metric(spec))
-    return pd.DataFrame() if key is None else significance_table(trials, configs, key)
 
 
 def read_trial(

@@ -2,16 +2,17 @@
 test_orchestrator_report.py) given a baseline and a reference afterwards, as a user would:
 ``orchestrator.run --set analysis.baseline=... --set analysis.reference=...`` runs nothing and
 rebuilds the tables. The significance numbers must equal an independent scipy computation from
-trials.parquet, a configuration compared with itself must not be distinguishable, the cost
+trials.parquet (2 seeds: too few for any verdict), a configuration compared with itself must
+not be distinguishable, the cost
 columns must add up to the sweep total, and the papers' numbers must sit beside the measured
-ones. Pure-function tests cover one seed, unpaired seeds and bad input."""
+ones, and the report folder rebuilds itself from the tables it holds. Pure-function tests cover
+unpaired seeds and bad input (test_significance.py: the statistics' known answers)."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +24,9 @@ from scipy import stats
 
 from emotrain.config_errors import ConfigError
 from orchestrator import report
-from orchestrator.record_reader import read_spec
+from orchestrator.record_reader import read_record, read_spec
 from orchestrator.reference import ReferenceError, load_reference, reference_path
-from orchestrator.significance import NO_CI, compare, significance_table
+from orchestrator.significance import compare, too_few_seeds
 from orchestrator.sweep import load_sweep
 
 HEADLINE = [f"{p}{m}" for p in ("best_dev_", "test_") for m in ("jaccard", "micro_f1", "macro_f1")]
@@ -57,7 +58,7 @@ def analysed(smoke_experiment: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 def test_the_sweep_record_holds_the_analysis(analysed: Path) -> None:
     analysis = read_spec(analysed)["analysis"]
-    assert analysis == {"baseline": BASELINE_CELL, "reference": REFERENCE}
+    assert analysis == {"baseline": BASELINE_CELL, "reference": REFERENCE, "effect": 0.01}
 
 
 def test_significance_equals_an_independent_scipy_computation(analysed: Path) -> None:
@@ -70,32 +71,70 @@ def test_significance_equals_an_independent_scipy_computation(analysed: Path) ->
         rows = table[table["metric"] == metric].set_index("config_key")
         assert len(rows) == 4 and rows["rank"].tolist() == [1, 2, 3, 4]
         assert rows["mean"].is_monotonic_decreasing  # ranked, best first
+        assert (rows["family_size"] == 3).all() and (rows["correction"] == "Holm").all()
         base = _by_seed(trials, baseline, metric)
-        for key, row in rows.iterrows():
+        for key, row in rows.drop(index=baseline).iterrows():
             scores = _by_seed(trials, key, metric)
             assert list(scores.index) == list(base.index) == [0, 1] and row["paired"]
-            low, high = _paired_interval(scores.to_numpy() - base.to_numpy())
-            p_value = _welch(scores.to_numpy(), base.to_numpy())
-            assert row["difference"] == pytest.approx(scores.mean() - base.mean(), abs=1e-12)
-            assert row["ci_low"] == pytest.approx(low, abs=1e-12)
-            assert row["ci_high"] == pytest.approx(high, abs=1e-12)
-            assert row["p_value"] == pytest.approx(p_value, abs=1e-12, nan_ok=True)
-            assert row["distinguishable"] == (not low <= 0.0 <= high)
-            expected = "higher" if row["difference"] > 0 else "lower"
-            assert row["verdict"] == ("not distinguishable" if low <= 0 <= high else expected)
+            differences = scores.to_numpy() - base.to_numpy()
+            paired = stats.ttest_rel(scores.to_numpy(), base.to_numpy())
+            interval = paired.confidence_interval(0.95)
+            assert row["difference"] == pytest.approx(differences.mean(), abs=1e-12)
+            assert row["ci_low"] == pytest.approx(interval.low, abs=1e-12)
+            assert row["ci_high"] == pytest.approx(interval.high, abs=1e-12)
+            assert row["t_p_value"] == pytest.approx(paired.pvalue, abs=1e-12)
+            # 2 seeds, 4 sign patterns: the observed one and its mirror image are the farthest
+            # from 0 when both differences have one sign (p = 1/2), else all four are as far
+            same_sign = differences[0] * differences[1] > 0
+            assert row["sign_flip_p_value"] == (0.5 if same_sign else 1.0)
+            assert row["test"] == "exact sign-flip" and np.isnan(row["bootstrap_low"])
+            assert row["verdict"] == "too few seeds (n = 2; at least 6 needed)"
+            assert pd.isna(row["distinguishable"])
+        assert rows.loc[baseline, "verdict"] == "baseline"
 
 
-def test_the_report_shows_the_same_intervals(analysed: Path) -> None:
+def test_the_report_shows_the_same_intervals_and_names_the_tests(analysed: Path) -> None:
     markdown = (analysed / "report" / "report.md").read_text(encoding="utf-8")
     table = pd.read_parquet(analysed / "significance.parquet")
     rows = _markdown_table(markdown, "Against the baseline: dev Jaccard")
     expected = table[table["metric"] == "best_dev_jaccard"]
     assert [r["config"] for r in rows] == [k[:8] for k in expected["config_key"]]
     for row, (_, want) in zip(rows, expected.iterrows(), strict=True):
-        assert row["95% CI"] == f"[{want['ci_low']:+.4f}, {want['ci_high']:+.4f}]"
+        if want["is_baseline"]:
+            assert row["verdict"] == "baseline" and row["cell"] == BASELINE_CELL
+            continue
+        assert row["95% CI"] == f"[{want['ci_low']:+.4f}, {want['ci_high']:+.4f}] (paired t)"
         assert row["difference"] == f"{want['difference']:+.4f}"
-    baseline = [r for r in rows if r["verdict"] == "baseline"]
-    assert len(baseline) == 1 and baseline[0]["cell"] == BASELINE_CELL
+        assert row["t-test p"] == f"{want['t_p_value']:.3g} (paired t)"
+        assert row["sign-flip p"] == f"{want['sign_flip_p_value']:.3g} (exact sign-flip)"
+        assert row["Holm p"] == f"{want['holm_p_value']:.3g} (exact sign-flip)"
+        assert row["verdict"] == "too few seeds (n = 2; at least 6 needed)"
+    assert "Family: the 3 comparisons with the baseline on dev Jaccard" in markdown
+    # the seeds the sweep's metric needs, and the command that runs only the missing ones
+    needed = int(expected["seeds_needed"].max())
+    assert needed >= 7  # the exact test's floor for a family of 3
+    source = read_record(analysed)["source"]
+    command = f"python -m orchestrator.run {source} --set analysis.baseline={BASELINE_CELL}"
+    seeds = ",".join(str(seed) for seed in range(needed))
+    assert f"{needed} seeds. This runs only the missing ones: {command}" in markdown
+    assert f"--seeds {seeds}\n" in markdown
+
+
+def test_the_report_folder_rebuilds_itself_from_the_tables_it_holds(
+    analysed: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "measured" / "smoke"
+    shutil.copytree(analysed / "report", folder)
+    for table in ("trials", "epochs", "configs"):
+        assert (folder / f"{table}.parquet").is_file(), table
+    assert read_spec(folder) == read_spec(analysed)
+    before = (folder / "report.md").read_text(encoding="utf-8")
+    assert report.main([str(folder)]) == 0  # a report folder: rebuilt in place
+    after = (folder / "report.md").read_text(encoding="utf-8")
+    assert _after_overview(after) == _after_overview(before)
+    assert not (folder / "report").exists()
+    shown = pd.read_parquet(folder / "significance.parquet")
+    pd.testing.assert_frame_equal(shown, pd.read_parquet(analysed / "significance.parquet"))
 
 
 def test_a_configuration_compared_with_itself_is_not_distinguishable(analysed: Path) -> None:
@@ -104,12 +143,15 @@ def test_a_configuration_compared_with_itself_is_not_distinguishable(analysed: P
     assert len(itself) == len(HEADLINE)
     assert (itself["difference"] == 0).all()
     assert (itself["ci_low"] == 0).all() and (itself["ci_high"] == 0).all()
-    assert (~itself["distinguishable"].astype(bool)).all()
-    assert set(itself["verdict"]) == {"not distinguishable"}
-    # the same through the function, on a real configuration's scores
+    assert (itself["sign_flip_p_value"] == 1).all() and itself["holm_p_value"].isna().all()
+    assert set(itself["verdict"]) == {"baseline"}
+    # through the function, on a real configuration's scores: too few seeds at 2, and with
+    # those scores repeated over 6 seeds, not distinguishable
     trials = pd.read_parquet(analysed / "trials.parquet")
     scores = _by_seed(trials, itself["config_key"].iloc[0], "test_jaccard")
-    assert compare(scores, scores).verdict == "not distinguishable"
+    assert compare(scores, scores).verdict() == too_few_seeds(2)
+    six = pd.Series(np.tile(scores.to_numpy(), 3))
+    assert compare(six, six).verdict() == "not distinguishable"
 
 
 def test_cost_columns_are_positive_and_sum_to_the_sweep_total(analysed: Path) -> None:
@@ -167,33 +209,33 @@ def test_the_per_emotion_heatmap_is_a_readable_png(analysed: Path) -> None:
     assert "](emotion_f1_heatmap.png)" in (analysed / "report" / "report.md").read_text()
 
 
-def test_one_seed_gives_a_difference_but_no_interval() -> None:
-    one, other = pd.Series({0: 0.4}), pd.Series({0: 0.3})
-    result = compare(one, other)
-    assert result.difference == pytest.approx(0.1)
-    assert np.isnan(result.ci_low) and np.isnan(result.ci_high) and np.isnan(result.p_value)
-    assert result.distinguishable is None and result.verdict == NO_CI
-    trials = _synthetic_trials({"a": [0.4], "b": [0.3]})
-    table = significance_table(trials, _synthetic_configs(["a", "b"]), "b")
-    assert table["verdict"].tolist() == [NO_CI, NO_CI]  # test_jaccard only, a and b
-    assert table["distinguishable"].isna().all()
-
-
 def test_different_seeds_are_compared_unpaired() -> None:
     scores, baseline = pd.Series({0: 0.50, 1: 0.55, 2: 0.52}), pd.Series({3: 0.40, 4: 0.47})
     result = compare(scores, baseline)
+    welch = stats.ttest_ind(scores, baseline, equal_var=False)
+    assert not result.paired and result.test == "Welch t" and result.interval == "Welch t"
+    interval = welch.confidence_interval(0.95)
+    assert (result.ci_low, result.ci_high) == pytest.approx((interval.low, interval.high))
+    assert result.t_p_value == pytest.approx(welch.pvalue) == result.p_value
+    assert np.isnan(result.sign_flip_p_value) and np.isnan(result.bootstrap_low)
+    assert result.verdict(0.0) == too_few_seeds(2)  # the smaller side's seeds
+    many = (
+        pd.Series(np.linspace(0.5, 0.6, 10)),
+        pd.Series(np.linspace(0.4, 0.5, 10), index=range(10, 20)),
+    )
+    unpaired = compare(*many)
     expected = stats.bootstrap(
-        (scores.to_numpy(), baseline.to_numpy()),
+        (many[0].to_numpy(), many[1].to_numpy()),
         lambda x, y, axis=-1: x.mean(axis=axis) - y.mean(axis=axis),
         vectorized=True,
         n_resamples=9999,
         method="percentile",
         rng=np.random.default_rng(0),
     ).confidence_interval
-    assert not result.paired
-    assert (result.ci_low, result.ci_high) == pytest.approx((expected.low, expected.high))
-    welch = stats.ttest_ind(scores, baseline, equal_var=False).pvalue
-    assert result.p_value == pytest.approx(welch)
+    assert (unpaired.bootstrap_low, unpaired.bootstrap_high) == pytest.approx(
+        (expected.low, expected.high)
+    )
+    assert unpaired.verdict() == "higher"
 
 
 def test_a_bad_reference_file_is_one_line_naming_file_and_field(tmp_path: Path) -> None:
@@ -219,6 +261,7 @@ def test_a_bad_reference_file_is_one_line_naming_file_and_field(tmp_path: Path) 
         ({"baseline": {"loss.wieghts": "one"}}, "analysis.baseline: Value error, 'loss.wieghts'"),
         ({"reference": "nowhere"}, "analysis.reference: Value error, 'nowhere': no such file"),
         ({"baselines": "weights-one"}, "analysis.baselines: unknown field"),
+        ({"effect": 0}, "analysis.effect: Input should be greater than 0"),
     ],
 )
 def test_a_bad_analysis_field_is_one_line_naming_it(
@@ -244,36 +287,9 @@ def _by_seed(trials: pd.DataFrame, key: str, metric: str) -> pd.Series:
     return mine.set_index("seed")[metric].sort_index()
 
 
-def _paired_interval(differences: np.ndarray) -> tuple[float, float]:
-    result = stats.bootstrap(
-        (differences,),
-        np.mean,
-        n_resamples=9999,
-        confidence_level=0.95,
-        method="percentile",
-        rng=np.random.default_rng(0),
-    )
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
-
-
-def _welch(scores: np.ndarray, baseline: np.ndarray) -> float:
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(stats.ttest_ind(scores, baseline, equal_var=False).pvalue)
-
-
-def _synthetic_trials(scores: dict[str, list[float]]) -> pd.DataFrame:
-    rows = [
-        {"config_key": key, "dev_config_key": key, "stage": "dev", "status": "completed",
-         "seed": seed, "timestamp": 0.0, "test_jaccard": value}
-        for key, values in scores.items()
-        for seed, value in enumerate(values)
-    ]  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-def _synthetic_configs(keys: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({"config_key": keys, "cell": keys, "suggestion": 0, "stage": "dev"})
+def _after_overview(markdown: str) -> str:
+    """The report from its first section after the overview (which names the folder read)."""
+    return markdown.split("\n## Configurations\n", 1)[1]
 
 
 def _markdown_table(markdown: str, heading: str) -> list[dict[str, str]]:

@@ -1,6 +1,7 @@
 """``python -m orchestrator.report`` on a real finished smoke sweep: report.md, report.html and
-valid PNGs are written, the numbers in the report are those of configs.parquet, a failed trial
-is listed, a missing or empty folder exits 2, and a second run replaces the report cleanly."""
+valid PNGs are written beside copies of the tables they were built from, the numbers in the
+report are those of configs.parquet, a failed trial is listed, a missing or empty folder exits
+2, and a second run replaces the report cleanly."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ FIGURES = {
     "emotion_f1_heatmap.png",
     "search_history.png",
 }
+# the tables the report was built from, copied beside it so that it can be rebuilt from them
+SOURCES = {"trials.parquet", "epochs.parquet", "configs.parquet", "sweep.json"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HEADINGS = {
     "dev Jaccard": "best_dev_jaccard",
@@ -66,8 +69,10 @@ def reported(experiment: Path) -> Path:
     return experiment / "report"
 
 
-def test_the_report_files_and_valid_pngs_are_written(reported: Path) -> None:
-    assert {p.name for p in reported.iterdir()} == {"report.md", "report.html", *FIGURES}
+def test_the_report_files_and_valid_pngs_are_written(reported: Path, experiment: Path) -> None:
+    assert {p.name for p in reported.iterdir()} == {"report.md", "report.html", *FIGURES, *SOURCES}
+    for name in SOURCES:
+        assert (reported / name).read_bytes() == (experiment / name).read_bytes(), name
     markdown = (reported / "report.md").read_text(encoding="utf-8")
     html = (reported / "report.html").read_text(encoding="utf-8")
     for name in FIGURES:
@@ -183,7 +188,7 @@ def test_a_second_run_replaces_the_report_cleanly(experiment: Path, tmp_path: Pa
     first = (out / "report.md").read_text(encoding="utf-8")
     (out / "stale.png").write_bytes(PNG_SIGNATURE)  # left from an older report
     assert report.main([str(experiment), "--out", str(out)]) == 0
-    assert {p.name for p in out.iterdir()} == {"report.md", "report.html", *FIGURES}
+    assert {p.name for p in out.iterdir()} == {"report.md", "report.html", *FIGURES, *SOURCES}
     assert (out / "report.md").read_text(encoding="utf-8") == first
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging or old folder left
     assert capsys.readouterr().out.count("report:") == 2
