@@ -11,6 +11,7 @@ demo: install
 
 lint:
 	$(PYTHON) -m ruff check .
+	lint-imports
 
 test: install lint
 	$(PYTHON) -m pytest

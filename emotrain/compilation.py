@@ -21,11 +21,11 @@ Demux on an H100, 36 s with CUDA graphs, then 5.8x the eager bf16 steps; 115 s w
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
-CompileMode = Literal["off", "default", "reduce-overhead"]
+from emotrain.choices import CompileMode
 
 
 def check_compile(mode: CompileMode, device: torch.device) -> None:

@@ -9,11 +9,10 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, model_validator
 
-from emotrain.compilation import CompileMode
+from emotrain.choices import CompileMode, DeviceChoice, Precision
 from emotrain.data.config import DataConfig
-from emotrain.device import DeviceChoice, Precision
 from emotrain.emotions import SEMEVAL_EMOTIONS
-from emotrain.losses import LossConfig
+from emotrain.losses.config import LossConfig
 from emotrain.models.config import ModelConfig
 from emotrain.section import Section
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import distributed as dist
 
-DeviceChoice = Literal["auto", "cpu", "cuda"]
-Precision = Literal["fp32", "bf16"]
+from emotrain.choices import DeviceChoice, Precision
 
 CPU = torch.device("cpu")
 

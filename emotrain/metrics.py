@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import f1_score, jaccard_score
 
 HEADLINE_METRICS: tuple[str, ...] = ("jaccard", "micro_f1", "macro_f1")
 
@@ -18,6 +17,10 @@ def multilabel_metrics(
     gold: np.ndarray, predicted: np.ndarray, emotions: Sequence[str], zero_division: int
 ) -> dict[str, float]:
     """Jaccard (samples), micro-F1, macro-F1 and per-emotion F1 on 0/1 matrices [n, N]."""
+    # Imported here: scikit-learn takes seconds to load, and the names above are read by the
+    # orchestrator's torch-free commands.
+    from sklearn.metrics import f1_score, jaccard_score
+
     gold = gold.astype(int)
     predicted = predicted.astype(int)
     kwargs = {"zero_division": zero_division}
