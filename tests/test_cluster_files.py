@@ -4,6 +4,7 @@ security promises of README.md; the KubeRay RayJob validates against KubeRay's C
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import jsonschema
@@ -49,8 +50,11 @@ def test_there_is_a_gpu_cluster_file() -> None:
     assert "gpu.yaml" in [p.name for p in CLUSTER_FILES]
 
 
+@functools.cache
 def _rayjob_schema() -> dict:
-    crd = yaml.safe_load((CLUSTER / "schemas" / "ray.io_rayjobs.yaml").read_text())
+    # The CRD is large: read once, with libyaml's loader where PyYAML has it.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    crd = yaml.load((CLUSTER / "schemas" / "ray.io_rayjobs.yaml").read_text(), Loader=loader)
     assert crd["spec"]["names"]["kind"] == "RayJob"
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
     return version["schema"]["openAPIV3Schema"]
