@@ -42,7 +42,7 @@ original promotion exactly. The numbers differ only by float32 rounding.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -414,7 +414,9 @@ def local_batch(
     a constant 0 still count in the mean.
     """
     example_loss = _LOCAL_KINDS[kind]
-    per_example = [example_loss(v, t, corrs, distance, func=func) for v, t in zip(vals, trues)]
+    per_example = [
+        example_loss(v, t, corrs, distance, func=func) for v, t in zip(vals, trues, strict=False)
+    ]
     return torch.stack(per_example).mean()
 
 
@@ -594,12 +596,13 @@ if __name__ == "__main__":
         for kind in ["inter", "intra", "complete"]:
             for distance, values in [("exp_diff", logits0), ("cossim", reprs0)]:
                 per_row = [
-                    _LOCAL_KINDS[kind](v, t, corrs, distance).item() for v, t in zip(values, labels)
+                    _LOCAL_KINDS[kind](v, t, corrs, distance).item()
+                    for v, t in zip(values, labels, strict=False)
                 ]
                 batch = local_batch(kind, values, labels, corrs, distance)
                 calm = local_batch(kind, values[:3], neutral, corrs, distance)
                 print(
-                    f"{corrs_name:5s} {kind:8s} {distance:8s} rows={['%.5f' % x for x in per_row]}"
+                    f"{corrs_name:5s} {kind:8s} {distance:8s} rows={[f'{x:.5f}' for x in per_row]}"
                     f" batch={batch.item():.6f} neutral={calm.item():.6f}"
                 )
 
