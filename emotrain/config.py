@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 
 from emotrain.choices import CompileMode, DeviceChoice, Precision
 from emotrain.data.config import DataConfig
-from emotrain.emotions import SEMEVAL_EMOTIONS
+from emotrain.emotions import SEMEVAL_EMOTIONS, name_list_problem
 from emotrain.losses.config import LossConfig
 from emotrain.models.config import ModelConfig
 from emotrain.section import Section
@@ -137,8 +137,8 @@ class TrainConfig(Section):
     @model_validator(mode="after")
     def _known_excluded_emotions(self) -> Self:
         excluded = self.transfer.exclude_emotions
-        if len(set(excluded)) != len(excluded) or not all(name.strip() for name in excluded):
-            raise ValueError(f"transfer.exclude_emotions: a repeated or empty name in {excluded}")
+        if excluded and (problem := name_list_problem(excluded)):
+            raise ValueError(f"transfer.exclude_emotions: {problem}")
         # Other datasets' emotions come from their files: train checks those when it reads them.
         if self.data.dataset != "semeval":
             return self

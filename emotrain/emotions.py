@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 Language = Literal["english", "spanish", "arabic", "french"]
@@ -41,3 +42,16 @@ def emotion_word(emotion: str, language: Language) -> str:
         return EMOTION_WORDS[language][emotion]
     except KeyError:
         raise KeyError(f"no {language} word for emotion {emotion!r}") from None
+
+
+def name_list_problem(names: Sequence[str]) -> str | None:
+    """What is wrong with a list of emotion names (None: nothing): every list of emotions a
+    user gives (the table's emotions, the held-out ones, the words to predict) is checked by
+    this one rule, so each says the same thing."""
+    if not names:
+        return "the list is empty"
+    if any(not name.strip() for name in names):
+        return f"an empty name in {list(names)}"
+    if repeated := sorted({name for name in names if names.count(name) > 1}):
+        return f"repeated name {', '.join(repeated)} in {list(names)}"
+    return None

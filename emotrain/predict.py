@@ -20,6 +20,7 @@ from emotrain.config import TrainConfig
 from emotrain.data.preprocess import preprocess_many
 from emotrain.data.semeval import EmotionData
 from emotrain.emotion_sets import EmotionSet, scored_split
+from emotrain.emotions import name_list_problem
 from emotrain.inference import probabilities
 from emotrain.process_exit import exit_now
 from emotrain.training import prompt_words
@@ -46,13 +47,8 @@ def predict(
 
 
 def check_emotions(words: Sequence[str]) -> None:
-    if not words:
-        raise ValueError("--emotions: give at least one emotion")
-    if any(not word.strip() for word in words):
-        raise ValueError("--emotions: an emotion name is empty")
-    if len(set(words)) != len(words):
-        duplicates = sorted({w for w in words if words.count(w) > 1})
-        raise ValueError(f"--emotions: repeated emotion {', '.join(duplicates)}")
+    if problem := name_list_problem(list(words)):
+        raise ValueError(f"--emotions: {problem}")
 
 
 def _fixed_outputs(config: TrainConfig) -> bool:

@@ -55,7 +55,7 @@ def test_zero_shot_emotions_get_scores(saved) -> None:
 
 @pytest.mark.parametrize(
     ("emotions", "message"),
-    [([], "at least one"), (["joy", " "], "is empty"), (["joy", "joy"], "repeated emotion joy")],
+    [([], "the list is empty"), (["joy", " "], "an empty name"), (["joy", "joy"], "repeated name joy")],
 )
 def test_bad_emotion_lists(saved, emotions: list[str], message: str) -> None:
     _, directory = saved

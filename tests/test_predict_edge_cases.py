@@ -67,11 +67,11 @@ def test_a_100k_character_text_is_truncated(trained: TrainedModel) -> None:
 @pytest.mark.parametrize(
     ("emotions", "message"),
     [
-        ([], "--emotions: give at least one emotion"),
-        (["joy", "joy"], "--emotions: repeated emotion joy"),
-        (["joy", "awe", "joy", "awe"], "--emotions: repeated emotion awe, joy"),
-        (["joy", ""], "--emotions: an emotion name is empty"),
-        (["  "], "--emotions: an emotion name is empty"),
+        ([], "--emotions: the list is empty"),
+        (["joy", "joy"], "--emotions: repeated name joy"),
+        (["joy", "awe", "joy", "awe"], "--emotions: repeated name awe, joy"),
+        (["joy", ""], "--emotions: an empty name"),
+        (["  "], "--emotions: an empty name"),
         ([f"feeling{i}" for i in range(40)], "model.max_length: 32 tokens cannot hold the emotion"),
     ],
 )
@@ -86,9 +86,9 @@ def test_bad_emotion_lists_are_clear_errors(
 @pytest.mark.parametrize(
     ("emotions", "message"),
     [
-        ("joy,,anger", "error: --emotions: an emotion name is empty"),
-        ("", "error: --emotions: an emotion name is empty"),
-        ("joy, joy", "error: --emotions: repeated emotion joy"),
+        ("joy,,anger", "error: --emotions: an empty name in ['joy', '', 'anger']"),
+        ("", "error: --emotions: an empty name in ['']"),
+        ("joy, joy", "error: --emotions: repeated name joy in ['joy', 'joy']"),
     ],
 )
 def test_command_line_refuses_bad_emotion_lists_in_one_line(

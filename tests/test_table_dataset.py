@@ -121,7 +121,7 @@ def test_invalid_utf8_and_missing_file(tmp_path: Path) -> None:
 
 def test_bad_emotion_argument(tmp_path: Path) -> None:
     path = _write(tmp_path, "a.csv", "text,joy\nx,1\n")
-    with pytest.raises(ValueError, match="duplicate"):
+    with pytest.raises(ValueError, match="emotions: repeated name joy"):
         read_table_dataset(path, "text", emotions=["joy", "joy"])
 
 
@@ -192,7 +192,7 @@ def test_data_config_names_the_wrong_field(fields: dict[str, object], expected: 
 def test_data_config_table_checks(tmp_path: Path) -> None:
     with pytest.raises(pydantic.ValidationError, match="root is not used by dataset table"):
         _table_config(tmp_path, root=tmp_path)
-    with pytest.raises(pydantic.ValidationError, match="emotions: duplicate names"):
+    with pytest.raises(pydantic.ValidationError, match="emotions: repeated name joy"):
         _table_config(tmp_path, emotions=["joy", "joy"])
     with pytest.raises(pydantic.ValidationError, match="emotions: an empty name"):
         _table_config(tmp_path, emotions=["joy", " "])

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from emotrain.data.preprocess import PreprocessConfig
 from emotrain.data.semeval import SemEvalLanguage, Split
+from emotrain.emotions import name_list_problem
 from emotrain.section import Section
 
 Dataset = Literal["semeval", "goemotions", "table"]
@@ -177,10 +178,8 @@ class DataConfig(Section):
             raise ValueError(
                 "root is not used by dataset table; give train_file, dev_file, test_file"
             )
-        if self.emotions is not None and len(set(self.emotions)) != len(self.emotions):
-            raise ValueError(f"emotions: duplicate names in {self.emotions}")
-        if self.emotions is not None and not all(name.strip() for name in self.emotions):
-            raise ValueError(f"emotions: an empty name in {self.emotions}")
+        if self.emotions is not None and (problem := name_list_problem(self.emotions)):
+            raise ValueError(f"emotions: {problem}")
         if self.labels_column is not None and self.labels_column == self.text_column:
             raise ValueError("labels_column and text_column name the same column")
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from emotrain.data.semeval import DataFileError, EmotionData, csv_problem, read_text
+from emotrain.emotions import name_list_problem
 
 Row = tuple[int, list[str]]  # (line where the record starts, fields)
 
@@ -119,12 +120,8 @@ def load_table_splits(
 
 
 def _check_emotion_list(emotions: Sequence[str]) -> None:
-    if not emotions:
-        raise ValueError("emotions: the list is empty")
-    if any(not name.strip() for name in emotions):
-        raise ValueError("emotions: a name is empty")
-    if len(set(emotions)) != len(emotions):
-        raise ValueError(f"emotions: duplicate names in {list(emotions)}")
+    if problem := name_list_problem(emotions):
+        raise ValueError(f"emotions: {problem}")
 
 
 def _header(path: Path, rows: list[Row], text_column: str) -> list[str]:
