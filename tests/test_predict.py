@@ -55,7 +55,11 @@ def test_zero_shot_emotions_get_scores(saved) -> None:
 
 @pytest.mark.parametrize(
     ("emotions", "message"),
-    [([], "the list is empty"), (["joy", " "], "an empty name"), (["joy", "joy"], "repeated name joy")],
+    [
+        ([], "the list is empty"),
+        (["joy", " "], "an empty name"),
+        (["joy", "joy"], "repeated name joy"),
+    ],
 )
 def test_bad_emotion_lists(saved, emotions: list[str], message: str) -> None:
     _, directory = saved
