@@ -1,5 +1,6 @@
 """Run a sweep: ``python -m orchestrator.run sweeps/smoke.yaml [--set PATH=VALUE] [--seeds 0,1,2]
-[--storage PATH] [--smoke] [--dry-run] [--resume | --rerun] [--address ADDRESS] [--verbose]``.
+[--storage PATH] [--data DIR] [--smoke] [--dry-run] [--resume | --rerun] [--address ADDRESS]
+[--verbose]``.
 
 Validates the sweep file (with the files it extends and the overrides), plans the run against
 the trials already completed in storage (those are never run again unless ``--rerun``), runs
@@ -19,6 +20,9 @@ The terminal shows the sweep's own lines: the headline, one live progress view (
 per finished trial on a pipe or in CI), the summary. Everything else the driver prints, Ray's and
 Tune's output among it, goes to ``run.log`` in the experiment folder, and also to the terminal
 with ``--verbose`` (console.py).
+
+A sweep file names its data as ``${EMOSWEEP_DATA}/semeval2018-ec``: the folder ``--data`` names,
+else the environment variable EMOSWEEP_DATA.
 
 ``--smoke`` shrinks the sweep to a CI-sized run of every cell as experiment ``<name>-smoke``
 (see smoke.py).
@@ -63,7 +67,7 @@ say = console.say
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        sweep = load_sweep(args.sweep, _overrides(args))
+        sweep = load_sweep(args.sweep, _overrides(args), args.data)
         level(sweep)
     except ConfigError as err:
         return _fail([str(err)])
@@ -169,6 +173,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="override a sweep field; VALUE is YAML (repeatable)")  # fmt: skip
     parser.add_argument("--seeds", help="the seeds, comma separated (replaces seeds:)")
     parser.add_argument("--storage", help="the storage folder (replaces storage:)")
+    parser.add_argument("--data", metavar="DIR",
+                        help="the folder holding the datasets, for ${EMOSWEEP_DATA} in the "
+                        "sweep file (default: $EMOSWEEP_DATA)")  # fmt: skip
     parser.add_argument("--dry-run", action="store_true",
                         help="print the plan and the preflight checks; run nothing")  # fmt: skip
     parser.add_argument("--resume", action="store_true",
@@ -199,7 +206,7 @@ def _overrides(args: argparse.Namespace) -> list[Override]:
     if args.storage is not None:
         overrides.append(storage_override(args.storage))
     if args.smoke:  # last, on a valid sweep: a problem of the file is still blamed on the file
-        overrides += smoke_overrides(load_sweep(args.sweep, overrides).layers.raw)
+        overrides += smoke_overrides(load_sweep(args.sweep, overrides, args.data).layers.raw)
     return overrides
 
 
@@ -207,6 +214,7 @@ def _flags(args: argparse.Namespace) -> list[str]:
     flags = [f"--set {text}" for text in args.set]
     flags += [f"--seeds {args.seeds}"] if args.seeds is not None else []
     flags += [f"--storage {args.storage}"] if args.storage is not None else []
+    flags += [f"--data {args.data}"] if args.data is not None else []
     flags += ["--smoke"] if args.smoke else []
     return flags + (["--rerun"] if args.rerun else [])
 

@@ -373,10 +373,11 @@ class Sweep:
                     yield cell, {key: value}, ("search", "space", key)
 
 
-def load_sweep(path: Path, overrides: Sequence[Override] = ()) -> Sweep:
-    """Read and fully validate a sweep file (with the files it extends and the command-line
-    overrides); raises ``ConfigError`` with a one-line message naming the origin and field."""
-    layers = read_layers(path, overrides)
+def load_sweep(path: Path, overrides: Sequence[Override] = (), data: str | None = None) -> Sweep:
+    """Read and fully validate a sweep file (with the files it extends, the command-line
+    overrides, and ``data`` or $EMOSWEEP_DATA for ``${EMOSWEEP_DATA}``); raises ``ConfigError``
+    with a one-line message naming the origin and field."""
+    layers = read_layers(path, overrides, data)
     try:
         spec = SweepSpec.model_validate(layers.raw)
     except ValidationError as err:
