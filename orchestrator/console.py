@@ -14,7 +14,7 @@ import os
 import select
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,24 +26,33 @@ LOG = "run.log"
 @dataclass
 class Session:
     """Where the sweep's own lines go: the terminal (the streams the driver started with) and
-    the log (None: no log)."""
+    the log (None: no log). While a live view is shown, ``above`` prints a line above it."""
 
     out: TextIO
     err: TextIO
     verbose: bool = False
     log: BinaryIO | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    above: Callable[[str], None] | None = None
 
     def say(self, text: str, error: bool = False) -> None:
-        stream = self.err if error else self.out
         with self.lock:
-            print(text, file=stream, flush=True)
+            if self.above is not None and not error:
+                self.above(text)
+            else:
+                _write(self.err if error else self.out, text + "\n")
             self.write_log((text + "\n").encode("utf-8", "replace"))
 
     def write_log(self, data: bytes) -> None:
-        if self.log is not None:
+        """Append to the log; a log that cannot be written (a full disk) is given up, not the
+        run: the terminal still shows the sweep's lines."""
+        if self.log is None:
+            return
+        try:
             self.log.write(data)
             self.log.flush()
+        except OSError:
+            self.log = None
 
     @property
     def interactive(self) -> bool:

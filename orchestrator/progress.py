@@ -78,8 +78,10 @@ class ConfigProgress(tune.Callback):
         self._view = view
         try:
             with view.live:
+                session.above = view.above
                 yield
         finally:
+            session.above = None
             self._view = _Lines(self)
 
     def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
@@ -208,7 +210,10 @@ class _LiveView(_View):
         self.live.refresh()
 
     def line(self, text: str) -> None:
-        self._session.write_log(f"{text}\n".encode())
+        self._session.say(text)
+
+    def above(self, text: str) -> None:
+        """A line printed above the view (Session.say while it is shown)."""
         self.live.console.print(text, markup=False, highlight=False)
 
 
