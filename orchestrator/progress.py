@@ -37,7 +37,7 @@ class ConfigResult:
     """A configuration whose seeds have all ended: its line, and its mean for the ranking."""
 
     line: str
-    mean: float | None
+    mean: float
 
 
 class ConfigProgress(tune.Callback):
@@ -127,16 +127,15 @@ class ConfigProgress(tune.Callback):
         values[config["seed"]] = value
         if set(self._seeds) <= set(values):
             ended = [values[seed] for seed in self._seeds]
-            result = ConfigResult(status_line(config, ended, self._metric), _mean(ended))
-            self._rank(result)
-            self._view.line(result.line)
+            line = status_line(config, ended, self._metric)
+            if done := _finite(ended):  # a configuration whose every seed failed ranks nowhere
+                self._rank(ConfigResult(line, statistics.fmean(done)))
+            self._view.line(line)
 
     def _rank(self, result: ConfigResult) -> None:
-        best, mean = self._best, result.mean
-        if mean is None:
-            return
-        better = best is None or best.mean is None
-        if better or (mean > best.mean if self._mode == "max" else mean < best.mean):
+        best = self._best
+        ahead = best is None or (result.mean - best.mean) * (1 if self._mode == "max" else -1) > 0
+        if ahead:
             self._best = result
 
     @property
@@ -230,11 +229,6 @@ def status_line(config: dict[str, Any], values: list[float | None], metric: str)
 
 def _finite(values: list[float | None]) -> list[float]:
     return [v for v in values if v is not None and math.isfinite(v)]  # NaN: a diverged seed
-
-
-def _mean(values: list[float | None]) -> float | None:
-    done = _finite(values)
-    return statistics.fmean(done) if done else None
 
 
 def _head(config: dict[str, Any]) -> str:
