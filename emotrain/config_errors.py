@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 # Whatever str.splitlines() splits on, and the other control characters a terminal acts on.
@@ -47,18 +49,52 @@ class Problem:
         return self.message + suffix
 
 
-def first_problem(error: ValidationError) -> Problem:
+def first_problem(error: ValidationError, model: type[BaseModel] | None = None) -> Problem:
     """The first problem of ``error``. A value that no member of a union takes makes one error
     per member, each located under the member's name: those are one problem, told by its most
-    telling error (a NaN: "a finite number", not "a valid boolean")."""
+    telling error (a NaN: "a finite number", not "a valid boolean"). With ``model``, the one
+    validated, an unknown field is told the nearest field of its section."""
     errors = error.errors()
     first = errors[0]
     own = first["loc"][:-1] if first["type"] == "extra_forbidden" else first["loc"]
     split = next((i for i, part in enumerate(own) if _is_member(part)), None)
     if split is None:
-        return Problem(_plain(first), _message(first), len(errors) - 1)
-    siblings = [e for e in errors if e["loc"][:split] == first["loc"][:split]]
-    return _union_problem(siblings, len(errors) - len(siblings))
+        problem = Problem(_plain(first), _message(first), len(errors) - 1)
+    else:
+        siblings = [e for e in errors if e["loc"][:split] == first["loc"][:split]]
+        problem = _union_problem(siblings, len(errors) - len(siblings))
+    if model is None or problem.message != UNKNOWN or not problem.loc:
+        return problem
+    *section, name = problem.loc
+    hint = did_you_mean(name, field_names(model, section))
+    return Problem(problem.loc, problem.message + hint, problem.more)
+
+
+UNKNOWN = "unknown field"
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``; did you mean local?`` for the known name nearest to ``name``, else nothing."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def field_names(model: type[BaseModel], section: Sequence[str]) -> list[str]:
+    """The fields of the section at ``section`` below ``model``: a field that holds models
+    leads to theirs; a mapping's key or a list's index stays at the models it holds."""
+    models = [model]
+    for part in section:
+        owners = [m for m in models if part in m.model_fields]
+        if owners:
+            models = [inner for m in owners for inner in _models(m.model_fields[part].annotation)]
+    return sorted({name for m in models for name in m.model_fields})
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation holds (``DataConfig | None``, ``dict[str, SearchParam]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models(arg)]
 
 
 def _union_problem(siblings: list[ErrorDetails], more: int) -> Problem:
@@ -75,9 +111,15 @@ def _union_problem(siblings: list[ErrorDetails], more: int) -> Problem:
     return Problem(_plain(candidates[0]), f"Input should be {listed}", more)
 
 
-def describe(error: ValidationError, source: str | Path, prefix: str = "") -> ConfigError:
-    """The first problem of a pydantic error as ``source: field.path: message``."""
-    problem = first_problem(error)
+def describe(
+    error: ValidationError,
+    source: str | Path,
+    prefix: str = "",
+    model: type[BaseModel] | None = None,
+) -> ConfigError:
+    """The first problem of a pydantic error as ``source: field.path: message`` (``model``:
+    the one validated, to suggest a field for an unknown one)."""
+    problem = first_problem(error, model)
     where = ".".join([*(prefix.split(".") if prefix else []), *problem.loc])
     return ConfigError(f"{source}: {where or '(top level)'}: {problem.text()}")
 
@@ -99,7 +141,7 @@ def _plain(error: ErrorDetails) -> tuple[str, ...]:
 
 def _message(error: ErrorDetails) -> str:
     if error["type"] == "extra_forbidden":
-        return "unknown field"
+        return UNKNOWN
     if error["type"] == "model_type":  # pydantic names the class ("instance of EncoderConfig")
         return "Input should be a mapping of fields"
     return error["msg"]

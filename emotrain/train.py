@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = TrainConfig.model_validate(read_yaml_mapping(args.config))
     except ValidationError as err:
-        return _fail(describe(err, args.config))
+        return _fail(describe(err, args.config, model=TrainConfig))
     except ConfigError as err:
         return _fail(err)
 

@@ -12,6 +12,8 @@ import ray
 from ray import tune
 from ray.tune.experiment import Trial
 
+from orchestrator import console
+
 
 class HangWatch(tune.Callback):
     def __init__(self, timeout_s: float) -> None:
@@ -36,6 +38,6 @@ class HangWatch(tune.Callback):
             if actor is None:
                 continue
             silent = f"sent no report for {now - since:.0f} s (hang_timeout_s {self._timeout_s:g})"
-            print(f"trial {trial} {silent}: killed, to be retried", flush=True)
+            console.say(f"trial {trial} {silent}: killed, to be retried")
             del self._last[trial.trial_id]  # the retry starts the clock again
             ray.kill(actor)

@@ -1,4 +1,6 @@
-"""The raw mapping of a sweep: its ``extends:`` chain deep-merged, then command-line overrides.
+"""The raw mapping of a sweep: its ``extends:`` chain deep-merged, then command-line overrides,
+then ``${EMOSWEEP_DATA}`` in its values replaced by the data folder (``--data``, else the
+environment variable), so that a sweep file names its data the way users keep it.
 
 Every value remembers the file or flag that set it, so that a validation error names the place
 the user has to edit (``base.yaml``, ``--set base.optim.lr``) rather than the last file read.
@@ -7,6 +9,7 @@ the user has to edit (``base.yaml``, ``--set base.optim.lr``) rather than the la
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +23,8 @@ from emotrain.config_errors import ConfigError, read_yaml_mapping
 FieldPath = tuple[str, ...]
 _PARAM_FIELDS = {"type", "low", "high", "log", "choices"}  # the fields of a search.space entry
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+DATA_VARIABLE = "EMOSWEEP_DATA"
+_DATA = "${" + DATA_VARIABLE + "}"
 
 
 @dataclass(frozen=True)
@@ -57,14 +62,34 @@ class Layered:
         return ConfigError(f"{origin}: {dotted}: {message}")
 
 
-def read_layers(path: Path, overrides: Sequence[Override] = ()) -> Layered:
-    """Read ``path`` and the files it extends (parents first), then apply ``overrides``."""
+def read_layers(path: Path, overrides: Sequence[Override] = (), data: str | None = None) -> Layered:
+    """Read ``path`` and the files it extends (parents first), then apply ``overrides``, then
+    put the data folder (``data``, else $EMOSWEEP_DATA) for ``${EMOSWEEP_DATA}``."""
     layered = Layered(top=str(path))
     for source, raw in _chain(path, ()):
         _merge(layered, layered.raw, raw, str(source), ())
     for override in overrides:
         _apply(layered, override)
+    _expand_data(layered, layered.raw, (), data or os.environ.get(DATA_VARIABLE) or None)
     return layered
+
+
+def _expand_data(layered: Layered, node: Any, at: FieldPath, folder: str | None) -> None:
+    """Replace ``${EMOSWEEP_DATA}`` in every string below ``node``; ``ConfigError`` naming the
+    field when it is used and no data folder is known."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in list(items):
+        where = (*at, str(key))
+        if isinstance(value, dict | list):
+            _expand_data(layered, value, where, folder)
+        elif isinstance(value, str) and _DATA in value:
+            if folder is None:
+                raise layered.problem(
+                    where,
+                    f"${DATA_VARIABLE} is not set; set it to the folder holding semeval2018-ec/ "
+                    "and goemotions/, or pass --data DIR",
+                )
+            node[key] = value.replace(_DATA, folder.rstrip("/") or "/")
 
 
 def set_override(text: str) -> Override:

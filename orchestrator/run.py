@@ -1,5 +1,6 @@
 """Run a sweep: ``python -m orchestrator.run sweeps/smoke.yaml [--set PATH=VALUE] [--seeds 0,1,2]
-[--storage PATH] [--smoke] [--dry-run] [--resume | --rerun] [--address ADDRESS]``.
+[--storage PATH] [--data DIR] [--smoke] [--dry-run] [--resume | --rerun] [--address ADDRESS]
+[--verbose]``.
 
 Validates the sweep file (with the files it extends and the overrides), plans the run against
 the trials already completed in storage (those are never run again unless ``--rerun``), runs
@@ -15,6 +16,14 @@ completed trials are kept, the unfinished ones continue from their last checkpoi
 seeded Optuna studies are replayed from the stored trials. A plain run does the same; the flag
 says it is meant, so it fails when the storage holds no earlier run of the sweep.
 
+The terminal shows the sweep's own lines: the headline, one live progress view (one plain line
+per finished trial on a pipe or in CI), the summary. Everything else the driver prints, Ray's and
+Tune's output among it, goes to ``run.log`` in the experiment folder, and also to the terminal
+with ``--verbose`` (console.py).
+
+A sweep file names its data as ``${EMOSWEEP_DATA}/semeval2018-ec``: the folder ``--data`` names,
+else the environment variable EMOSWEEP_DATA.
+
 ``--smoke`` shrinks the sweep to a CI-sized run of every cell as experiment ``<name>-smoke``
 (see smoke.py).
 """
@@ -23,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -31,6 +39,7 @@ import pandas as pd
 
 from emotrain.config_errors import ConfigError
 from emotrain.process_exit import exit_now
+from orchestrator import console
 from orchestrator.cloud_storage import sync
 from orchestrator.disk import describe_disk
 from orchestrator.layers import Override, seeds_override, set_override, storage_override
@@ -52,11 +61,13 @@ from orchestrator.sweep import Sweep, load_sweep
 from orchestrator.sweep_lock import exclusive
 from orchestrator.tables import TablesNotWritten, write_tables
 
+say = console.say
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        sweep = load_sweep(args.sweep, _overrides(args))
+        sweep = load_sweep(args.sweep, _overrides(args), args.data)
         level(sweep)
     except ConfigError as err:
         return _fail([str(err)])
@@ -71,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     if findings.errors:
         return _fail(findings.errors)
     try:
-        with exclusive(sweep.experiment_dir):  # planned and run by this driver alone
+        # planned and run by this driver alone
+        with exclusive(sweep.experiment_dir), console.recording(_log(sweep), args.verbose):
             return _execute(sweep, args, address)
     except ConfigError as err:
         return _fail([str(err)])
@@ -87,9 +99,9 @@ def _execute(sweep: Sweep, args: argparse.Namespace, address: str | None) -> int
     # --rerun: only what completes from now on counts (Tune's timestamps are whole seconds).
     since = int(time.time()) if args.rerun else None
     plan, stage = _plan(sweep, args.rerun)
-    print(_headline(plan))
+    say(_headline(plan))
     if stage is not None:
-        print(headline(stage))
+        say(headline(stage))
     ran: set[str] = set()
     if plan.to_run or (stage is not None and stage.ready):
         code, ran = _run(plan, address, _flags(args), since)
@@ -98,7 +110,7 @@ def _execute(sweep: Sweep, args: argparse.Namespace, address: str | None) -> int
     else:
         # Nothing left: no Ray, no Tune; the tables are still rebuilt (and reused trials of
         # other experiments copied in).
-        print("nothing to run: every trial exists completed in storage (--rerun runs them again)")
+        say("nothing to run: every trial exists completed in storage (--rerun runs them again)")
         _start(plan, _flags(args), stage)
     return _report(sweep, ran)
 
@@ -131,7 +143,7 @@ def _run(
         if plan.sweep.spec.protocol == "two_stage":
             # Planned again from storage: the dev pass just decided the epochs.
             stage = plan_second_stage(make_plan(plan.sweep, _stored(plan.sweep, since)))
-            print(headline(stage), flush=True)
+            say(headline(stage))
             _adopt_stored(stage.plan, stage)
             if stage.ready:
                 ran |= trial_folders(run_second_stage(stage))
@@ -161,6 +173,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="override a sweep field; VALUE is YAML (repeatable)")  # fmt: skip
     parser.add_argument("--seeds", help="the seeds, comma separated (replaces seeds:)")
     parser.add_argument("--storage", help="the storage folder (replaces storage:)")
+    parser.add_argument("--data", metavar="DIR",
+                        help="the folder holding the datasets, for ${EMOSWEEP_DATA} in the "
+                        "sweep file (default: $EMOSWEEP_DATA)")  # fmt: skip
     parser.add_argument("--dry-run", action="store_true",
                         help="print the plan and the preflight checks; run nothing")  # fmt: skip
     parser.add_argument("--resume", action="store_true",
@@ -170,6 +185,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else local)")
     parser.add_argument("--smoke", action="store_true",
                         help="every cell, tiny and short, as experiment <name>-smoke")  # fmt: skip
+    parser.add_argument("--verbose", action="store_true",
+                        help=f"also show Ray's output (always in {console.LOG})")  # fmt: skip
     return parser
 
 
@@ -189,7 +206,7 @@ def _overrides(args: argparse.Namespace) -> list[Override]:
     if args.storage is not None:
         overrides.append(storage_override(args.storage))
     if args.smoke:  # last, on a valid sweep: a problem of the file is still blamed on the file
-        overrides += smoke_overrides(load_sweep(args.sweep, overrides).layers.raw)
+        overrides += smoke_overrides(load_sweep(args.sweep, overrides, args.data).layers.raw)
     return overrides
 
 
@@ -197,6 +214,7 @@ def _flags(args: argparse.Namespace) -> list[str]:
     flags = [f"--set {text}" for text in args.set]
     flags += [f"--seeds {args.seeds}"] if args.seeds is not None else []
     flags += [f"--storage {args.storage}"] if args.storage is not None else []
+    flags += [f"--data {args.data}"] if args.data is not None else []
     flags += ["--smoke"] if args.smoke else []
     return flags + (["--rerun"] if args.rerun else [])
 
@@ -255,17 +273,17 @@ def _report(sweep: Sweep, ran: set[str]) -> int:
     try:
         paths = write_tables(sweep.experiment_dir)
     except TablesNotWritten as error:
-        print(f"error: {error}", file=sys.stderr)
+        say(f"error: {error}", error=True)
         return 1
     level(sweep)
-    print(report(paths, sweep.spec.search.metric, sweep.spec.search.mode))
-    print(f"\ntables: {', '.join(str(p) for p in paths.values())}")
-    print(f"tensorboard --logdir {sweep.experiment_dir}")
+    say(report(paths, sweep.spec.search.metric, sweep.spec.search.mode))
+    say(f"\ntables: {', '.join(str(p) for p in paths.values())}")
+    say(f"tensorboard --logdir {sweep.experiment_dir}")
     if failed := missing_results(pd.read_parquet(paths["trials"]), ran):
-        print(
+        say(
             f"error: {sweep.experiment_dir}: {failed} trial(s) of this run failed (listed above); "
             "the completed ones are kept, and the same command runs only the others again",
-            file=sys.stderr,
+            error=True,
         )
         return 1
     return 0
@@ -286,8 +304,13 @@ def level(sweep: Sweep) -> None:
 
 def _fail(problems: list[str]) -> int:
     for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
+        say(f"error: {problem}", error=True)
     return 2
+
+
+def _log(sweep: Sweep) -> Path:
+    """The driver's log, in the experiment folder (its cloud storage's local mirror)."""
+    return sweep.experiment_dir / console.LOG
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from emotrain.config import Seed, TrainConfig
-from emotrain.config_errors import ConfigError, first_problem
+from emotrain.config_errors import ConfigError, did_you_mean, first_problem
 from emotrain.emotions import SEMEVAL_EMOTIONS
 from emotrain.metrics import metric_names
 from orchestrator.cloud_storage import is_uri, join, mirror_folder
@@ -177,8 +177,10 @@ class AnalysisSpec(_Strict):
         if isinstance(value, dict):
             if not value:
                 raise ValueError("name a grid cell or at least one training option")
-            if unknown := sorted(set(value) - training_options()):
-                raise ValueError(f"{unknown[0]!r} is not a training option (like loss.weights)")
+            options = training_options()
+            if unknown := sorted(set(value) - options):
+                hint = did_you_mean(unknown[0], options) or " (like loss.weights)"
+                raise ValueError(f"{unknown[0]!r} is not a training option{hint}")
         return value
 
     @field_validator("reference")
@@ -378,14 +380,15 @@ class Sweep:
                     yield cell, {key: value}, ("search", "space", key)
 
 
-def load_sweep(path: Path, overrides: Sequence[Override] = ()) -> Sweep:
-    """Read and fully validate a sweep file (with the files it extends and the command-line
-    overrides); raises ``ConfigError`` with a one-line message naming the origin and field."""
-    layers = read_layers(path, overrides)
+def load_sweep(path: Path, overrides: Sequence[Override] = (), data: str | None = None) -> Sweep:
+    """Read and fully validate a sweep file (with the files it extends, the command-line
+    overrides, and ``data`` or $EMOSWEEP_DATA for ``${EMOSWEEP_DATA}``); raises ``ConfigError``
+    with a one-line message naming the origin and field."""
+    layers = read_layers(path, overrides, data)
     try:
         spec = SweepSpec.model_validate(layers.raw)
     except ValidationError as err:
-        raise _describe(err, layers, ()) from None
+        raise _describe(err, layers, (), SweepSpec) from None
     spec = spec.model_copy(
         update={"storage": _absolute(spec.storage), "base": _absolute_paths(spec.base)}
     )
@@ -446,13 +449,14 @@ def _validate(sweep: Sweep, cell: Cell, params: dict[str, Scalar], blame: FieldP
     try:
         sweep.train_config(cell, params, sweep.spec.seeds[0])
     except ValidationError as err:
-        loc = ".".join(first_problem(err).loc)
+        problem = first_problem(err, TrainConfig)
+        loc = ".".join(problem.loc)
         owner = next((key for key in cell.overrides if loc.startswith(key)), None)
         if owner is not None:
-            raise _describe(err, layers, ("grid",), owner=owner) from None
+            raise _describe(err, layers, ("grid",), TrainConfig, owner) from None
         if params:
-            raise layers.problem(blame, f"{loc}: {first_problem(err).message}") from None
-        raise _describe(err, layers, ("base",)) from None
+            raise layers.problem(blame, f"{loc}: {problem.message}") from None
+        raise _describe(err, layers, ("base",), TrainConfig) from None
     except ConfigError as err:
         raise layers.problem(blame, str(err)) from None
 
@@ -473,11 +477,16 @@ def _check_dev_stage(sweep: Sweep, cell: Cell, params: dict[str, Scalar]) -> Non
 
 
 def _describe(
-    err: ValidationError, layers: Layered, prefix: FieldPath, owner: str | None = None
+    err: ValidationError,
+    layers: Layered,
+    prefix: FieldPath,
+    model: type[BaseModel],
+    owner: str | None = None,
 ) -> ConfigError:
-    """The first problem of a pydantic error, blamed on the file or flag that set the field.
-    ``owner`` is the grid axis holding a cell's bad value: the axis is the field to edit."""
-    problem = first_problem(err)
+    """The first problem of a pydantic error (validating ``model``), blamed on the file or flag
+    that set the field. ``owner`` is the grid axis holding a cell's bad value: the axis is the
+    field to edit."""
+    problem = first_problem(err, model)
     loc = problem.loc
     where = (*prefix, owner) if owner is not None else (*prefix, *loc)
     if owner is not None and loc and ".".join(loc) != owner:

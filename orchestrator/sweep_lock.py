@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from emotrain.config_errors import ConfigError
+from orchestrator.console import LOG
 
 LOCK = ".lock"
 
@@ -47,9 +48,11 @@ def exclusive(experiment_dir: Path) -> Iterator[None]:
 
 
 def _remove_if_unused(path: Path, created: list[Path]) -> None:
-    """A run that stopped before writing anything (a preflight error) leaves nothing behind."""
-    if [p.name for p in path.parent.iterdir()] != [LOCK]:
+    """A run that stopped before writing anything (a preflight error) leaves nothing behind,
+    not even its log (its errors were on the terminal)."""
+    if {p.name for p in path.parent.iterdir()} - {LOCK, LOG}:
         return
+    (path.parent / LOG).unlink(missing_ok=True)
     path.unlink(missing_ok=True)
     for folder in reversed(created):
         try:

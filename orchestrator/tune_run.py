@@ -1,5 +1,5 @@
 """Hand a planned sweep to Ray Tune: the seeded Optuna searcher, readable trial folders, the
-progress lines, and Tune's own JSON and TensorBoard loggers under the experiment dir."""
+progress view, and Tune's own JSON and TensorBoard loggers under the experiment dir."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ray.tune.schedulers import TrialScheduler
 from ray.tune.search import Searcher
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from orchestrator import console
 from orchestrator.asha import seed_aware_scheduler
 from orchestrator.ddp_trial import run_ddp_trial
 from orchestrator.hang_watch import HangWatch
@@ -121,7 +122,8 @@ def _sees(path: str) -> bool:
 def run_plan(plan: Plan) -> tune.ResultGrid:
     """Run the plan's missing trials on the connected cluster."""
     sweep = plan.sweep
-    progress = ConfigProgress(sweep.spec.search.metric, sweep.spec.seeds, plan.stored)
+    search, seeds = sweep.spec.search, sweep.spec.seeds
+    progress = ConfigProgress(search.metric, seeds, plan.stored, plan.to_run, search.mode)
     lost = LostTrials(sweep.spec.max_failures)
     # The searcher shares the scheduler's pruned set: a pruned configuration's seeds never start.
     asha = seed_aware_scheduler(plan, lost)
@@ -134,7 +136,8 @@ def run_second_stage(stage: SecondStage) -> tune.ResultGrid:
     sweep = stage.plan.sweep
     trials = stage_trials(stage)
     metric = "test_" + sweep.spec.search.metric.removeprefix("best_dev_")
-    progress = ConfigProgress(metric, sweep.spec.seeds, stage.plan.stored)
+    mode = sweep.spec.search.mode
+    progress = ConfigProgress(metric, sweep.spec.seeds, stage.plan.stored, len(trials), mode)
     lost = LostTrials(sweep.spec.max_failures)
     return _fit(sweep, TrialList(trials, lost), progress, LostTrialScheduler(lost))
 
@@ -166,10 +169,13 @@ def _fit(
             # One checkpoint per trial: its latest state, which also holds the best weights.
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             callbacks=[progress, DropFinishedCheckpoints(), *_watch(sweep)],
-            verbose=1,
+            # Tune's own tables and trial reports only with --verbose (console.py); the driver
+            # shows its progress view instead.
+            verbose=1 if console.current().verbose else 0,
         ),
     )
-    return tuner.fit()
+    with progress.shown():
+        return tuner.fit()
 
 
 def trial_folders(results: tune.ResultGrid) -> set[str]:

@@ -258,9 +258,16 @@ def test_a_bad_reference_file_is_one_line_naming_file_and_field(tmp_path: Path) 
     ("analysis", "expected"),
     [
         ({"baseline": "weights-two"}, "analysis: Value error, baseline: no grid cell is named"),
-        ({"baseline": {"loss.wieghts": "one"}}, "analysis.baseline: Value error, 'loss.wieghts'"),
+        (
+            {"baseline": {"loss.wieghts": "one"}},
+            "analysis.baseline: Value error, 'loss.wieghts' is not a training option; "
+            "did you mean loss.weights?",
+        ),
         ({"reference": "nowhere"}, "analysis.reference: Value error, 'nowhere': no such file"),
-        ({"baselines": "weights-one"}, "analysis.baselines: unknown field"),
+        (
+            {"baselines": "weights-one"},
+            "analysis.baselines: unknown field; did you mean baseline?",
+        ),
         ({"effect": 0}, "analysis.effect: Input should be greater than 0"),
     ],
 )

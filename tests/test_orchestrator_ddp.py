@@ -103,4 +103,5 @@ def test_a_diverging_two_worker_trial_fails_once_with_its_reason(
     trial_dir = experiment / trials["trial_dir"].iloc[0]
     assert not (trial_dir / "error.txt").exists()  # Tune did not retry it
     assert len(list(experiment.glob("*/params.json"))) == 1
-    assert "TrainingFailedError" not in done.stdout + done.stderr  # nor did Ray Train
+    log = (experiment / "run.log").read_text(encoding="utf-8")  # Ray's output (console.py)
+    assert "TrainingFailedError" not in done.stdout + done.stderr + log  # nor did Ray Train

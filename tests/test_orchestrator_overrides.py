@@ -27,7 +27,7 @@ def _write(path: Path, spec: dict) -> Path:
     [
         (["--set", "base.optim.lr=fast"], "--set base.optim.lr: Input should be a valid number"),
         (["--set", "grid.loss.weights=[sqrt]"], "--set grid.loss.weights: Input should be 'one'"),
-        (["--set", "sedes=[1]"], "--set sedes: unknown field"),
+        (["--set", "sedes=[1]"], "--set sedes: unknown field; did you mean seeds?"),
         (["--set", "base.optim.learning_rate=1"], "--set base.optim.learning_rate: unknown field"),
         (
             ["--set", "search.space.loss.alpha.high=2"],

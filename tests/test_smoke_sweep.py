@@ -3,12 +3,16 @@ aggregates that match their trials, and TensorBoard event files. Then work is ne
 a rerun runs nothing (without Ray), an added seed runs only its trials on the same Optuna
 suggestions, another experiment reuses the trials, and the aggregate command rebuilds the same
 tables. One sweep is shared by all (and with the report tests): the later runs work on copies of
-its storage, or rewrite identical tables in place."""
+its storage, or rewrite identical tables in place. The console: a short output by default (one
+line per trial on a pipe, a live view on a terminal), Ray's own with --verbose, all in run.log."""
 
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -95,6 +99,60 @@ def test_a_line_per_configuration_when_its_last_seed_finishes(finished) -> None:
     assert [seeds for _, seeds in PROGRESS.findall(stdout)] == ["2"] * 4, stdout[-3000:]
 
 
+def test_the_console_is_short_and_ends_with_the_summary_and_the_tables(finished) -> None:
+    experiment, stdout = finished
+    lines = stdout.splitlines()
+    assert len(lines) <= 40, stdout
+    assert lines[0].startswith("sweep smoke: 2 cells x 2 suggestions x 2 seeds = 8 trials")
+    ended = [line for line in lines if re.match(r"\[\d/8\] weights-(one|rho)_q\d_seed\d: ", line)]
+    assert len(ended) == 8 and ended[-1].startswith("[8/8] "), stdout  # one line per trial
+    assert "best_dev_jaccard" in lines[-8] and "test_macro_f1" in lines[-8]  # the table's head
+    tables = ", ".join(str(experiment / f"{name}.parquet") for name in TABLES)
+    assert lines[-2:] == [f"tables: {tables}", f"tensorboard --logdir {experiment}"]
+    log = (experiment / "run.log").read_text(encoding="utf-8")
+    assert all(line in log for line in lines)  # the log has the console's lines, and Ray's:
+    assert "Started a local Ray instance" in log and "Started a local Ray" not in stdout
+
+
+def test_on_a_terminal_one_live_view_shows_the_progress(finished, tmp_path: Path) -> None:
+    experiment, _ = finished
+    flags = ["--seeds", "0", "--set", "search.budget=1", "--storage", str(tmp_path / "results")]
+    command = [sys.executable, "-m", "orchestrator.run", str(_sweep_file(experiment)), *flags]
+    code, output = _on_a_terminal(command, tmp_path)
+    assert code == 0, output[-3000:]
+    assert "trials: 2/2 done, 0 running, 0 failed, 0 pending | " in output, output[-3000:]
+    assert re.search(
+        r"best so far: weights-(one|rho) loss\.alpha=[0-9.]+: best_dev_jaccard", output
+    )
+    assert not re.search(r"^\[\d/2\] ", output, re.MULTILINE)  # no plain lines on a terminal
+    assert "Trial status" not in output  # nor Tune's tables
+    assert output.rstrip().endswith(f"tensorboard --logdir {tmp_path / 'results' / 'smoke'}")
+
+
+def _on_a_terminal(command: list[str], cwd: Path) -> tuple[int, str]:
+    """Run ``command`` with its stdout and stderr on a pseudo-terminal, 200 columns wide."""
+    leader, follower = pty.openpty()
+    env = os.environ | {"COLUMNS": "200", "LINES": "50", "TERM": "xterm"}
+    process = subprocess.Popen(command, stdout=follower, stderr=follower, cwd=cwd, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([leader], [], [], 1.0)
+        try:
+            data = os.read(leader, 65536) if ready else b""
+        except OSError:  # the terminal's other end is closed: the process has ended
+            break
+        if ready and not data:
+            break
+        chunks.append(data)
+        if not ready and process.poll() is not None:
+            break
+    os.close(leader)
+    code = process.wait(timeout=300)
+    text = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    return code, text
+
+
 def test_tensorboard_has_the_searched_and_grid_values_as_hparams(finished) -> None:
     experiment, _ = finished
     trial = pd.read_parquet(experiment / "trials.parquet").iloc[0]
@@ -142,12 +200,13 @@ def test_a_dry_run_counts_what_storage_holds(finished, capsys) -> None:
 
 @pytest.fixture(scope="module")
 def third_seed(finished, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The smoke sweep with a third seed, run with --verbose."""
     experiment, _ = finished
     storage = tmp_path_factory.mktemp("third_seed") / "results"
     shutil.copytree(experiment.parent, storage)
     done = subprocess.run(
         [sys.executable, "-m", "orchestrator.run", str(_sweep_file(experiment)),
-         "--seeds", "0,1,2", "--storage", str(storage)],
+         "--seeds", "0,1,2", "--storage", str(storage), "--verbose"],
         capture_output=True, text=True, timeout=900, cwd=storage.parent,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -171,6 +230,14 @@ def test_an_added_seed_runs_only_its_trials_on_the_same_suggestions(finished, th
     assert (by_config["suggestion"].nunique() == 1).all()
     named = trials["trial_dir"].str.extract(r"^(.+_q\d+)_seed(\d+)_", expand=True)
     assert sorted(named.loc[named[1] == "2", 0]) == sorted(named.loc[named[1] == "0", 0])
+
+
+def test_verbose_shows_rays_output_too(third_seed) -> None:
+    extended, stdout = third_seed
+    assert "Trial status: " in stdout and "Started a local Ray instance" in stdout
+    assert len(re.findall(r"^\[\d+/4\] weights-(?:one|rho)_q\d_seed2: ", stdout, re.MULTILINE)) == 4
+    assert stdout.rstrip().endswith(f"tensorboard --logdir {extended}")
+    assert "Trial status: " in (extended / "run.log").read_text(encoding="utf-8")
 
 
 def test_another_experiment_reuses_the_trials(finished, tmp_path: Path, capsys) -> None:

@@ -45,7 +45,7 @@ def test_the_smoke_sweep_expands_to_its_plan() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"sedes": [1]}, "sedes: unknown field"),
+        ({"sedes": [1]}, "sedes: unknown field; did you mean seeds?"),
         ({"seeds": "zero"}, "seeds: Input should be a valid list"),
         ({"seeds": []}, "seeds: List should have at least 1 item"),
         ({"seeds": [1, 1]}, "seeds must be distinct"),
@@ -53,7 +53,10 @@ def test_the_smoke_sweep_expands_to_its_plan() -> None:
         ({"base/optim/lr": "fast"}, "base.optim.lr: Input should be a valid number"),
         ({"base/optim/learning_rate": 0.1}, "base.optim.learning_rate: unknown field"),
         ({"base/model/encoder/tiny": "gpt"}, "base.model.encoder.tiny: Input should be 'bert' or"),
-        ({"grid": {"loss.weigths": ["one"]}}, "grid.loss.weigths: unknown field"),
+        (
+            {"grid": {"loss.weigths": ["one"]}},
+            "grid.loss.weigths: unknown field; did you mean weights?",
+        ),
         ({"grid": {"loss.weights": ["one", "sqrt"]}}, "grid.loss.weights: Input should be"),
         ({"grid": {"loss.weights": []}}, "grid axis 'loss.weights' has no values"),
         ({"search/metric": "accuracy"}, "metric 'accuracy' is not reported by train"),
@@ -81,6 +84,36 @@ def test_bad_fields_are_named(tmp_path: Path, change: dict, expected: str) -> No
     message = str(caught.value)
     assert message.startswith(f"{path}: ") and expected in message, message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"serach": {"budget": 2}}, "serach: unknown field; did you mean search?"),
+        ({"base/loss/locall": "intra"}, "base.loss.locall: unknown field; did you mean local?"),
+        (
+            {"base/transfer": {"eval_data": {"dataset": "goemotions", "rooot": "go"}}},
+            "base.transfer.eval_data.rooot: unknown field; did you mean root?",
+        ),
+        (
+            {"search/space/loss.alpha/hihg": 0.4},
+            "search.space.loss.alpha.hihg: unknown field; did you mean high?",
+        ),
+        (
+            {"search/space": {"loss.alpah": {"type": "float", "low": 0.1, "high": 0.5}}},
+            "search.space.loss.alpah: loss.alpah: unknown field; did you mean alpha?",
+        ),
+        ({"resources/gpu": 1}, "resources.gpu: unknown field; did you mean gpus?"),
+        ({"base/optim/zzz": 1}, "base.optim.zzz: unknown field"),  # nothing near it
+    ],
+)
+def test_an_unknown_field_is_told_the_nearest_one(
+    tmp_path: Path, change: dict, expected: str
+) -> None:
+    path = _mutated(tmp_path, change)
+    with pytest.raises(ConfigError) as caught:
+        load_sweep(path)
+    assert str(caught.value) == f"{path}: {expected}"
 
 
 def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:

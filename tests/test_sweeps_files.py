@@ -2,8 +2,8 @@
 ``--dry-run``, and runs end to end with ``--smoke`` on a real local Ray: one completed trial per
 (cell, seed), and under ``protocol: two_stage`` one completed test-stage trial per cell too.
 
-The files name their data relative to the repository's folder (``../shared/data/...``); here
-``--set`` points those paths at the data the tests use ($EMOSWEEP_DATA)."""
+The files name their data as ``${EMOSWEEP_DATA}/...``; here ``--data`` points them at the data the
+tests use ($EMOSWEEP_DATA, else ../shared/data: conftest.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import pytest
 from ray.cluster_utils import Cluster
 
 from orchestrator import run
-from orchestrator.layers import read_layers, set_override
+from orchestrator.layers import read_layers
 from orchestrator.smoke import smoke_overrides
 from orchestrator.sweep import load_sweep
 
@@ -36,7 +36,6 @@ SWEEPS = sorted(
 # The measured/ files are the paper files' machinery on the offline encoder and have run for
 # real here (README, Results): they are planned and checked (--dry-run), not smoke-run again.
 SMOKE_SWEEPS = [path for path in SWEEPS if path.relative_to(REPO / "sweeps").parts[0] != "measured"]
-SHARED = "../shared/data/"  # how the sweep files name the data folder
 DATA_FIELDS = ("base.data.root", "base.transfer.eval_data.root", "base.transfer.eval_clusters")
 # The paper sweeps ask for the GPU cluster's resources; this machine has 2 CPUs and no GPU.
 HERE = ["--set", "resources.cpus=1", "--set", "resources.gpus=0"]
@@ -46,21 +45,52 @@ def _ids(path: Path) -> str:
     return str(path.relative_to(REPO / "sweeps"))
 
 
-def _data_flags(path: Path, data_root: Path) -> list[str]:
-    """``--set`` flags for the file's data paths, rebased from ../shared/data to data_root."""
-    raw = read_layers(path).raw
-    flags = []
-    for dotted in DATA_FIELDS:
-        value = _get(raw, dotted.split("."))
-        if isinstance(value, str) and value.startswith(SHARED):
-            flags += ["--set", f"{dotted}={data_root / value.removeprefix(SHARED)}"]
-    return flags
+def _data_flags(data_root: Path) -> list[str]:
+    return ["--data", str(data_root)]
 
 
 def _get(node: Any, parts: list[str]) -> Any:
     for part in parts:
         node = node.get(part) if isinstance(node, dict) else None
     return node
+
+
+@pytest.mark.parametrize("path", SWEEPS, ids=_ids)
+def test_every_data_path_is_in_emosweep_data(path: Path) -> None:
+    """Every path option of a file names its data as the users keep it, not in the repository's
+    neighbourhood; the smoke sweep's demo data is emotrain's own (null)."""
+    layers = read_layers(path, data="/data")
+    values = [_get(layers.raw, dotted.split(".")) for dotted in DATA_FIELDS]
+    paths = [value for value in values if value is not None]
+    assert all(value.startswith("/data/") for value in paths), paths
+    assert paths or path.name == "smoke.yaml"
+
+
+def test_an_unset_emosweep_data_is_one_line_naming_the_field(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("EMOSWEEP_DATA", raising=False)
+    path = REPO / "sweeps" / "measured" / "minilm-ekman.yaml"
+    assert run.main([str(path), "--dry-run"]) == 2
+    parent = REPO / "sweeps" / "measured" / "minilm-semeval.yaml"  # it sets base.data.root
+    assert capsys.readouterr().err == (
+        f"error: {parent}: base.data.root: $EMOSWEEP_DATA is not set; set it to the folder "
+        "holding semeval2018-ec/ and goemotions/, or pass --data DIR\n"
+    )
+
+
+def test_emosweep_data_or_data_fills_the_paths(
+    data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = REPO / "sweeps" / "transfer-clusters.yaml"
+    monkeypatch.setenv("EMOSWEEP_DATA", str(data_root))
+    config = load_sweep(path).train_config(load_sweep(path).cells[0], {}, 0)
+    assert config.data.root == data_root / "semeval2018-ec"
+    assert config.transfer.eval_data.root == data_root / "goemotions"
+    assert config.transfer.eval_clusters == data_root / "goemotions" / "ekman_mapping.json"
+    monkeypatch.setenv("EMOSWEEP_DATA", "/elsewhere")  # --data wins over the variable
+    sweep = load_sweep(path, data=str(data_root))
+    assert sweep.train_config(sweep.cells[0], {}, 0).data.root == data_root / "semeval2018-ec"
 
 
 def test_every_experiment_has_a_file() -> None:
@@ -78,15 +108,15 @@ def test_every_experiment_has_a_file() -> None:
 def test_dry_run(
     path: Path, data_root: Path, goemotions_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run.main([str(path), "--dry-run", *_data_flags(path, data_root), *HERE]) == 0
+    assert run.main([str(path), "--dry-run", *_data_flags(data_root), *HERE]) == 0
     assert "preflight: data files, encoders and resources" in capsys.readouterr().out
 
 
 def test_smoke_keeps_the_cells_and_shrinks_the_trials(data_root: Path) -> None:
     path = REPO / "sweeps" / "transfer-clusters.yaml"
-    flags = [set_override(text) for text in _data_flags(path, data_root)[1::2]]
-    real = load_sweep(path, flags)
-    smoke = load_sweep(path, [*flags, *smoke_overrides(read_layers(path, flags).raw)])
+    data = str(data_root)
+    real = load_sweep(path, data=data)
+    smoke = load_sweep(path, smoke_overrides(read_layers(path, data=data).raw), data)
     assert smoke.cells == real.cells and smoke.spec.protocol == real.spec.protocol
     assert smoke.spec.name == "transfer-clusters-smoke" and smoke.spec.seeds == [0]
     assert (smoke.spec.search.budget, smoke.spec.resources.gpus, smoke.spec.reuse_workers) == (
@@ -165,15 +195,14 @@ def _smoke(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "orchestrator.run", str(path), "--smoke",
-         *_data_flags(path, data_root), "--storage", "results", "--address", address],
+         *_data_flags(data_root), "--storage", "results", "--address", address],
         capture_output=True, text=True, timeout=1500, cwd=workdir, env=_env(workdir),
     )  # fmt: skip
 
 
 def _experiment(path: Path, data_root: Path, workdir: Path) -> Path:
     """Where the file's smoke run writes: ``results/<name>-smoke``."""
-    flags = _data_flags(path, data_root)
-    name = load_sweep(path, [set_override(text) for text in flags[1::2]]).spec.name
+    name = load_sweep(path, data=str(data_root)).spec.name
     return workdir / "results" / f"{name}-smoke"
 
 
@@ -185,7 +214,7 @@ def _env(workdir: Path) -> dict[str, str]:
 def test_smoke_run(path: Path, data_root: Path, workdir: Path, smoke_runs: dict[Path, Any]) -> None:
     done = smoke_runs[path]
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    sweep = load_sweep(path, [set_override(t) for t in _data_flags(path, data_root)[1::2]])
+    sweep = load_sweep(path, data=str(data_root))
     trials = pd.read_parquet(_experiment(path, data_root, workdir) / "trials.parquet")
     assert (trials["status"] == "completed").all()
     assert (trials["seed"] == sweep.spec.seeds[0]).all()  # one seed

@@ -79,7 +79,15 @@ def test_list_column_with_given_emotions(tmp_path: Path) -> None:
         ("a.csv", "text,joy\nx,1\ny,1,0\n", {}, r":3: 3 fields, expected 2 \(text, joy\)"),
         ("a.csv", "text,joy\nx\n", {}, r":2: 1 fields, expected 2"),
         ("a.csv", "text,joy\nx,1\ny,2\n", {}, r":3: label joy='2' is not 0 or 1"),
-        ("a.csv", "text,joy\nx,\n", {}, r":2: label joy='' is not 0 or 1"),
+        ("a.csv", "text,joy\nx,\n", {}, r":2: label joy='' is not 0 or 1$"),
+        (
+            "a.csv",
+            'id,text,emotions\n1,x,\n2,y,"joy,anger"\n3,z,joy;fear\n',
+            {},
+            r":2: label emotions='' is not 0 or 1; the column holds emotion names "
+            r"\(joy, anger, fear\): set labels_column: emotions$",
+        ),
+        ("a.csv", "text,joy\nx,1\ny,yes\n", {}, r":3: label joy='yes' is not 0 or 1$"),
         ("a.csv", "text,joy,joy\nx,1,1\n", {}, r":1: duplicate column names: joy"),
         ("a.csv", "id,text\n1,x\n", {}, r":1: no emotion columns besides 'text'"),
         (

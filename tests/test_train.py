@@ -98,7 +98,7 @@ def test_command_line_runs_one_training(tmp_path: Path, semeval_root: Path) -> N
     ("content", "expected"),
     [
         ("optim:\n  lr: fast\n", "run.yaml: optim.lr: Input should be a valid number"),
-        ("loss:\n  locl: intra\n", "run.yaml: loss.locl: unknown field"),
+        ("loss:\n  locl: intra\n", "run.yaml: loss.locl: unknown field; did you mean local?"),
         ("data: [1, 2\n", "run.yaml: not valid YAML"),
     ],
 )

@@ -28,6 +28,8 @@ Row = tuple[int, list[str]]  # (line where the record starts, fields)
 
 _DELIMITERS = {".csv": ",", ".tsv": "\t"}
 _LIST_SEPARATOR = re.compile(r"[,;]")
+# Words a 0/1 column may hold by mistake; they name no emotion.
+_YES_NO = {"yes", "no", "y", "n", "true", "false", "t", "f"}
 
 
 def read_rows(path: Path, delimiter: str, encoding: str = "utf-8-sig") -> list[Row]:
@@ -190,9 +192,28 @@ def _column_labels(path: Path, body: list[Row], indices: list[int], names: list[
         for col, (index, name) in enumerate(zip(indices, names, strict=True)):
             value = fields[index].strip()
             if value not in ("0", "1"):
-                raise DataFileError(f"{path}:{line}: label {name}={fields[index]!r} is not 0 or 1")
+                problem = f"{path}:{line}: label {name}={fields[index]!r} is not 0 or 1"
+                raise DataFileError(problem + _list_hint(body, index, name))
             matrix[row, col] = float(value)
     return matrix
+
+
+def _list_hint(body: list[Row], index: int, name: str) -> str:
+    """When the column holds emotion names (``joy;anger``, empty for none) rather than 0/1,
+    the fix: it is a labels column."""
+    found = [piece for _, fields in body for piece in _split_list(fields[index])]
+    if not found or any(_is_number(piece) or piece.lower() in _YES_NO for piece in found):
+        return ""
+    examples = ", ".join(list(dict.fromkeys(found))[:3])
+    return f"; the column holds emotion names ({examples}): set labels_column: {name}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _list_labels(
