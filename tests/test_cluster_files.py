@@ -1,5 +1,5 @@
 """Every cluster launcher file validates against Ray's own cluster-config schema and keeps the
-security promises of README.md."""
+security promises of docs/security.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""BCE and the label-correlation losses of both papers (DESIGN.md §3):
+"""BCE and the label-correlation losses of both papers (docs/design.md#losses):
 ``L = (1 - alpha) * BCE + alpha * L_local + beta * L_global``."""
 
 from emotrain.losses.config import LossConfig
