@@ -36,6 +36,8 @@ Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
 
 class OptimConfig(Section):
+    """AdamW with linear warm-up and decay, early stopping, precision and compilation."""
+
     lr: float = Field(default=2e-5, gt=0, description="peak learning rate of AdamW")
     head_lr: float | None = Field(default=None, gt=0, description="None: same as lr")
     weight_decay: float = Field(default=0.0, ge=0, description="AdamW weight decay")
@@ -79,6 +81,8 @@ class OptimConfig(Section):
 
 
 class EvalConfig(Section):
+    """How dev and test are scored, and how often dev is."""
+
     threshold: float = Field(
         default=0.5, gt=0, lt=1, description="an emotion is predicted where its sigmoid exceeds it"
     )
@@ -119,6 +123,8 @@ class TransferConfig(Section):
 
 
 class TrainConfig(Section):
+    """Everything one training run needs (docs/design.md#layering)."""
+
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     loss: LossConfig = LossConfig()

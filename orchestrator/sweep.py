@@ -81,6 +81,8 @@ class SearchParam(_Strict):
 
 
 class SearchSpec(_Strict):
+    """Optuna's search within each grid cell: the space, the budget, the sampler."""
+
     space: dict[str, SearchParam] = Field(
         default={}, description="{dotted training option: distribution} searched within each cell"
     )
@@ -211,6 +213,8 @@ def training_options() -> set[str]:
 
 
 class SweepSpec(_Strict):
+    """One experiment: a base training configuration, a grid, a search, seeds, resources."""
+
     name: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
         description="the experiment, and its folder under storage",

@@ -58,6 +58,8 @@ def check_template(template: str) -> str:
 
 
 class ModelConfig(Section):
+    """The emotion model (Demux or MEmo) and the encoder under it."""
+
     kind: Literal["demux", "memo"] = Field(
         default="demux",
         description="demux: one output per emotion word of the prompt; memo: one [MASK] state "
