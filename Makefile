@@ -4,7 +4,7 @@ PYTHON ?= python3
 .PHONY: install demo test lint
 
 install:
-	$(PYTHON) -m pip install -q -e '.[test]'
+	$(PYTHON) -m pip install -q -e '.[test,docs]'
 
 demo: install
 	$(PYTHON) -m orchestrator.run sweeps/smoke.yaml

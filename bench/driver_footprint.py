@@ -11,9 +11,9 @@ tables are written at the end), and the growth per 100 trials in between.
 
     python bench/driver_footprint.py [--trials 500] [--out driver_footprint.json]
 
-What was run for the README figures: ``--trials 500`` (17 minutes on 2 CPUs that a test suite
-and another sweep kept busy, load average 12-15), and ``--trials 20`` and ``--trials 100``
-(1.5 and 2 minutes) to check the script.
+What was run for the figures of docs/performance.md: ``--trials 500`` (17 minutes on 2 CPUs
+that a test suite and another sweep kept busy, load average 12-15), and ``--trials 20`` and
+``--trials 100`` (1.5 and 2 minutes) to check the script.
 """
 
 from __future__ import annotations

@@ -233,7 +233,7 @@ def run_sweep(folder: Path, variant: Variant, epochs: int) -> dict[str, Any]:
     if completed < CELLS * len(SEEDS):
         raise SystemExit(f"{completed} of {CELLS * len(SEEDS)} trials completed: see {log}")
     # An empty result.json: a trial that never reported, such as one handed a dead cached
-    # worker while PENDING, whose (configuration, seed) ran again as another trial (README,
+    # worker while PENDING, whose (configuration, seed) ran again as another trial (docs/sweeps.md,
     # Failures). It holds no span, and is counted.
     results = list(experiment.glob("*/result.json"))
     reported = [path for path in results if path.stat().st_size]

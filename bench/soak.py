@@ -10,7 +10,7 @@ At the end the tables must hold every (configuration, seed) exactly once, all co
 ``--mean-kill-interval 0`` kills nothing: the same sweep as a plain run (bench/driver_footprint.py
 uses that to measure the driver alone).
 
-Prints the figures README.md quotes and writes them as JSON:
+Prints the figures docs/performance.md quotes and writes them as JSON:
 
     python bench/soak.py [--trials 300] [--mean-kill-interval 8] [--out soak.json]
 """

@@ -43,8 +43,8 @@ macro-F1 is scikit-learn's, through ``emotrain.metrics``.
         [--only 'emotrain, defaults' --only 'Trainer, best'] [--out trainer_throughput.json]
 
 After one epoch at lr 5e-5 no contender predicts any emotion above 0.5 yet, so the dev scores
-say nothing; ``--epochs 3 --lr 2e-4`` (the best rate of README's learning-rate check) gives
-scores to compare.
+say nothing; ``--epochs 3 --lr 2e-4`` (the best rate of the learning-rate check,
+docs/papers.md) gives scores to compare.
 
 With ``--repeats N`` every contender runs N times, interleaved, and the median rate is kept
 (the dev scores are identical between repeats: every run is seeded).

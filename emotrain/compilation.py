@@ -13,9 +13,8 @@ PyTorch spends a step launching several hundred small kernels while the GPU wait
 An epoch's short last batch and evaluation stay eager: the batch would be one more shape to
 compile, and evaluation's ``inference_mode`` passes would compile everything a second time.
 Compiled kernels round differently and inductor draws dropout masks its own way, so the option
-is part of the configuration's identity. The first steps pay the compilation: for a bert-base
-Demux on an H100, 36 s with CUDA graphs, then 5.8x the eager bf16 steps; 115 s without, then
-1.85x (``bench/gpu_throughput.py``).
+is part of the configuration's identity. The first steps pay the compilation (measured by
+``bench/gpu_throughput.py``; the figures are in docs/performance.md).
 """
 
 from __future__ import annotations

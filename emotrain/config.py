@@ -35,15 +35,23 @@ Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
 
 class OptimConfig(Section):
-    lr: float = Field(default=2e-5, gt=0)
+    """AdamW with linear warm-up and decay, early stopping, precision and compilation."""
+
+    lr: float = Field(default=2e-5, gt=0, description="peak learning rate of AdamW")
     head_lr: float | None = Field(default=None, gt=0, description="None: same as lr")
-    weight_decay: float = Field(default=0.0, ge=0)
-    warmup_ratio: float = Field(default=0.1, ge=0, le=1)
-    batch_size: int = Field(default=32, ge=1)
-    max_epochs: int = Field(default=20, ge=1)
-    patience: int = Field(default=5, ge=1)
-    # Opt-in: it changes which examples share a batch (the design document, "Performance",
-    # records the paired comparison that decides its default).
+    weight_decay: float = Field(default=0.0, ge=0, description="AdamW weight decay")
+    warmup_ratio: float = Field(
+        default=0.1, ge=0, le=1, description="share of the steps with linear warm-up, then decay"
+    )
+    batch_size: int = Field(default=32, ge=1, description="training examples per step")
+    max_epochs: int = Field(
+        default=20, ge=1, description="epochs at most (stage test: exactly this many)"
+    )
+    patience: int = Field(
+        default=5, ge=1, description="evaluations without a better dev score before stopping"
+    )
+    # Opt-in: it changes which examples share a batch (docs/design.md#speed-options: a paired
+    # comparison in the converged study decides its default).
     group_by_length: bool = Field(
         default=False,
         description="batches of similar token length (less padding, faster): each epoch's "
@@ -72,15 +80,21 @@ class OptimConfig(Section):
 
 
 class EvalConfig(Section):
-    threshold: float = Field(default=0.5, gt=0, lt=1)
+    """How dev and test are scored, and how often dev is."""
+
+    threshold: float = Field(
+        default=0.5, gt=0, lt=1, description="an emotion is predicted where its sigmoid exceeds it"
+    )
     zero_division: Literal[0, 1] = Field(
         default=0, description="score of an empty prediction vs an empty gold row (SpanEmo used 0)"
     )
-    early_stop_metric: Literal["jaccard", "micro_f1", "macro_f1"] = "jaccard"
+    early_stop_metric: Literal["jaccard", "micro_f1", "macro_f1"] = Field(
+        default="jaccard", description="the dev metric early stopping and the best epoch follow"
+    )
     every_steps: int | None = Field(
         default=None, ge=1, description="evaluate dev every K optimiser steps (None: every epoch)"
     )
-    batch_size: int = Field(default=128, ge=1)
+    batch_size: int = Field(default=128, ge=1, description="evaluation examples per batch")
 
 
 class TransferConfig(Section):
@@ -108,6 +122,8 @@ class TransferConfig(Section):
 
 
 class TrainConfig(Section):
+    """Everything one training run needs (docs/design.md#layering)."""
+
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     loss: LossConfig = LossConfig()
@@ -119,7 +135,9 @@ class TrainConfig(Section):
         description="dev: train on train, early-stop on dev, test with the best weights; test "
         "(the protocol's second stage): train on train+dev for optim.max_epochs, score test",
     )
-    seed: Seed = 0
+    seed: Seed = Field(
+        default=0, description="seeds Python, NumPy and torch before the model is built"
+    )
     threads: int | None = Field(default=None, ge=1, description="torch threads; runtime only")
     cache_dir: Path | Literal["off"] | None = Field(
         default=None,

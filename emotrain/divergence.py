@@ -1,8 +1,8 @@
 """A training loss that became NaN or infinite, noticed without a host sync every step.
 
 Reading the loss on the host (``if not torch.isfinite(loss)``) makes the host wait for the
-GPU at every step, so the next step cannot be queued while this one runs: 10% of the compiled
-bf16 steps' speed on an H100 (README, Performance). The watch instead keeps the first
+GPU at every step, so the next step cannot be queued while this one runs, which slows
+CUDA-graph steps (docs/gpus.md). The watch instead keeps the first
 non-finite loss and where it happened in device tensors, and the training loop reads them
 once per evaluation, where the host waits for the device anyway, and before anything is saved,
 reported or evaluated. A diverged run so trains on to its next evaluation point, at most an

@@ -22,7 +22,7 @@ def probabilities(
     model's device (``precision`` as in training); the result is a NumPy array.
 
     Batches are cut from the examples sorted by length, so each pads to little more than its
-    own examples (29% fewer token positions on SemEval English dev at batch 128); the scores go
+    own examples (fewer padded token positions than unsorted batches); the scores go
     back to the split's order, equal up to float rounding to those of unsorted batches."""
     model.eval()
     device = model_device(model)

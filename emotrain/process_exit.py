@@ -1,13 +1,13 @@
 """How the command-line entry points end their process.
 
-An interpreter with torch, transformers, pandas and Ray loaded spends a third of a second
+An interpreter with torch, transformers, pandas and Ray loaded spends a noticeable time
 ending after its last line: the final garbage collection of millions of objects, the modules'
 teardown, and libtorch's static destructors, which unregister every operator of its dispatcher
-one by one (0.1 s for torch alone). All for nothing, as the process is about to end (README,
-Performance). So a command ends the way the interpreter would up to its atexit handlers
-(waiting for its other non-daemon threads, then Ray's shutdown and logging's flush among the
-handlers), flushes its standard streams, and then leaves at once. What it skips: ``__del__``
-methods and a file object that nobody closed. The commands write every result through files
+one by one. All for nothing, as the process is about to end (docs/performance.md). So a
+command ends the way the interpreter would up to its atexit handlers (waiting for its other
+non-daemon threads, then Ray's shutdown and logging's flush among the handlers), flushes its
+standard streams, and then leaves at once. What it skips: ``__del__`` methods and a file
+object that nobody closed. The commands write every result through files
 they close and atomic renames.
 """
 

@@ -46,11 +46,13 @@ class _Strict(BaseModel):
 class SearchParam(_Strict):
     """One Optuna distribution over a training option (a dotted path such as ``loss.alpha``)."""
 
-    type: Literal["float", "int", "categorical"]
-    low: float | None = None
-    high: float | None = None
-    log: bool = False
-    choices: list[Scalar] | None = None
+    type: Literal["float", "int", "categorical"] = Field(description="the distribution")
+    low: float | None = Field(default=None, description="float and int: the lower bound")
+    high: float | None = Field(default=None, description="float and int: the upper bound")
+    log: bool = Field(default=False, description="float and int: sample on a log scale")
+    choices: list[Scalar] | None = Field(
+        default=None, description="categorical: the values to choose from"
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
@@ -80,12 +82,22 @@ class SearchParam(_Strict):
 
 
 class SearchSpec(_Strict):
-    space: dict[str, SearchParam] = {}
+    """Optuna's search within each grid cell: the space, the budget, the sampler."""
+
+    space: dict[str, SearchParam] = Field(
+        default={}, description="{dotted training option: distribution} searched within each cell"
+    )
     budget: int = Field(default=1, ge=1, le=10_000, description="Optuna suggestions per grid cell")
-    sampler: Literal["tpe", "random"] = "tpe"
-    seed: int = 0
-    metric: str = "best_dev_jaccard"
-    mode: Literal["max", "min"] = "max"
+    sampler: Literal["tpe", "random"] = Field(
+        default="tpe", description="Optuna's sampler, seeded per cell"
+    )
+    seed: int = Field(default=0, description="the samplers' seed")
+    metric: str = Field(
+        default="best_dev_jaccard",
+        description="what Optuna and ASHA optimise: a best_dev_<metric> that train reports, "
+        "as the mean over seeds",
+    )
+    mode: Literal["max", "min"] = Field(default="max", description="maximise or minimise it")
 
     @model_validator(mode="after")
     def _known_metric(self) -> Self:
@@ -140,7 +152,9 @@ class SchedulerSpec(_Strict):
     that stops a whole configuration, every seed of it, when it falls behind at a rung
     (rungs.py)."""
 
-    type: Literal["fifo", "asha"] = "fifo"
+    type: Literal["fifo", "asha"] = Field(
+        default="fifo", description="fifo: every trial to its end; asha: seed-aware pruning"
+    )
     grace_epochs: int = Field(default=1, ge=1, le=10_000, description="the first rung's epoch")
     reduction_factor: int = Field(
         default=3, ge=2, le=1_000, description="η: rungs at grace_epochs * η^k; the top 1/η go on"
@@ -208,15 +222,26 @@ def training_options() -> set[str]:
 
 
 class SweepSpec(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    base: dict[str, Any] = {}
+    """One experiment: a base training configuration, a grid, a search, seeds, resources."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="the experiment, and its folder under storage",
+    )
+    base: dict[str, Any] = Field(
+        default={}, description="the training configuration every trial starts from"
+    )
     grid: Grid | list[Grid] = Field(
         default={},
         description="cartesian axes over dotted training options; a list of such mappings is "
         "the union of their products (a baseline beside a family of variants)",
     )
     search: SearchSpec = SearchSpec()
-    seeds: list[Seed] = Field(default=[0], min_length=1)
+    seeds: list[Seed] = Field(
+        default=[0],
+        min_length=1,
+        description="every suggestion runs on every seed; Optuna sees the mean",
+    )
     protocol: Literal["dev", "two_stage"] = Field(
         default="dev",
         description="dev: the dev stage only; two_stage: then retrain each configuration on "

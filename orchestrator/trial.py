@@ -185,7 +185,7 @@ def epoch_reporter(state_dir: Path, send: Send) -> Callable[[dict[str, float]], 
     The last epoch sends none, as trials train with ``save_last_epoch=False``: a trial's
     completion, moments later, deletes its checkpoints (``DropFinishedCheckpoints``), and that
     one would have cost a write of the whole state, a copy into the storage and, in Tune, a
-    snapshot of the whole experiment (README, Performance). A trial lost in between trains its
+    snapshot of the whole experiment. A trial lost in between trains its
     last epoch again."""
     latest = state_dir / LATEST
 

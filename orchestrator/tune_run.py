@@ -59,10 +59,10 @@ def stop_autoscaler_monitor() -> None:
     """Kill the local Ray's autoscaler monitor.
 
     ray.shutdown stops the GCS before the monitor, whose SIGTERM handler then reports its end to
-    the dead GCS until Ray kills it a second later: a second of every sweep's teardown
-    (README, Performance). A local Ray has nothing to scale, and the monitor holds nothing
-    of the sweep's, so it is killed at once (a SIGTERM would have it publish "The autoscaler
-    failed" to the GCS first: 0.6 s more here).
+    the dead GCS until Ray kills it a second later, which every sweep's teardown would wait
+    for. A local Ray has nothing to scale, and the monitor holds nothing of the sweep's, so it
+    is killed at once (a SIGTERM would have it publish "The autoscaler failed" to the GCS
+    first, which takes longer).
     """
     for child in psutil.Process().children():
         if is_autoscaler_monitor(child):

@@ -1,6 +1,6 @@
 """Every cluster launcher file validates against Ray's own cluster-config schema and keeps the
-security promises of README.md; the KubeRay RayJob validates against KubeRay's CRD schema
-(cluster/schemas/, with its source and version) and keeps the same promises."""
+security promises of docs/security.md; the KubeRay RayJob validates against KubeRay's CRD
+schema (cluster/schemas/, with its source and version) and keeps the same promises."""
 
 from __future__ import annotations
 

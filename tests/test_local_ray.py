@@ -1,6 +1,6 @@
 """The local Ray a sweep starts ends with it: every process it started is gone when the session
 closes, the autoscaler monitor included, which is killed before Ray's shutdown rather than
-left to Ray's one-second grace (README, Performance)."""
+left to Ray's one-second grace (docs/performance.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The losses against values computed by hand from DESIGN.md §3, their gradients, the direction
-one SGD step moves the outputs, and the loss configuration."""
+"""The losses against values computed by hand from docs/design.md#losses, their gradients, the
+direction one SGD step moves the outputs, and the loss configuration."""
 
 from __future__ import annotations
 

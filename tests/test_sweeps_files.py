@@ -34,7 +34,7 @@ SWEEPS = sorted(
     if path.relative_to(REPO / "sweeps").parts[0] != "reference"
 )
 # The measured/ files are the paper files' machinery on the offline encoder and have run for
-# real here (README, Results): they are planned and checked (--dry-run), not smoke-run again.
+# real here (docs/papers.md): they are planned and checked (--dry-run), not smoke-run again.
 SMOKE_SWEEPS = [path for path in SWEEPS if path.relative_to(REPO / "sweeps").parts[0] != "measured"]
 DATA_FIELDS = ("base.data.root", "base.transfer.eval_data.root", "base.transfer.eval_clusters")
 # The paper sweeps ask for the GPU cluster's resources; this machine has 2 CPUs and no GPU.
@@ -227,7 +227,7 @@ def test_smoke_run(path: Path, data_root: Path, workdir: Path, smoke_runs: dict[
     assert sorted(trials["stage"].unique()) == stages
 
 
-# The walkthrough of the README (.notes/issue8-readme.md), line for line, on a smoke run.
+# The walkthrough (docs/walkthrough.md; tests/test_docs.py runs the page itself), on a smoke run.
 READ_TABLES = """
 import pandas as pd
 configs = pd.read_parquet("results/correlation-spanish-smoke/configs.parquet")

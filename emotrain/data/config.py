@@ -19,6 +19,8 @@ TABLE_ONLY = (*TABLE_FILES, "text_column", "id_column", "labels_column", "emotio
 
 
 class DataConfig(Section):
+    """Which dataset, which files and languages, and how the text is normalised."""
+
     dataset: Dataset = Field(
         default="semeval",
         description="semeval (root + language), goemotions (root), or table (your own "

@@ -1,5 +1,5 @@
 """Tweet and Reddit normalisation: a small, switchable replacement for the ekphrasis pipeline
-(what differs from it, and why: the design document, "Preprocessing")."""
+(what differs from it, and why: docs/design.md#preprocessing)."""
 
 from __future__ import annotations
 
@@ -73,11 +73,13 @@ class PreprocessConfig(BaseModel):
         "language's emoji; a language left out keeps its default (english en, spanish es, "
         "arabic null)",
     )
-    users: bool = True
-    urls: bool = True
-    emails: bool = True
-    phones: bool = True
-    hashtags: bool = True
+    users: bool = Field(default=True, description="@mentions -> @user")
+    urls: bool = Field(default=True, description="URLs -> url")
+    emails: bool = Field(default=True, description="e-mail addresses -> email")
+    phones: bool = Field(default=True, description="phone numbers -> phone")
+    hashtags: bool = Field(
+        default=True, description="a hashtag becomes its words, without the # (see hashtag_words)"
+    )
     hashtag_words: bool = Field(
         default=True,
         description="with hashtags, a hashtag (or its part between underscores) made of English "
@@ -85,8 +87,10 @@ class PreprocessConfig(BaseModel):
         "#happybirthday -> happy birthday), any other at case and digit changes; false: at "
         "case and digit changes only",
     )
-    lowercase: bool = True
-    collapse_whitespace: bool = True
+    lowercase: bool = Field(default=True, description="lowercase the text")
+    collapse_whitespace: bool = Field(
+        default=True, description="runs of whitespace -> one space, and the ends stripped"
+    )
 
     @field_validator("emoji_language")
     @classmethod

@@ -1,4 +1,4 @@
-"""Which loss a run optimises (DESIGN.md §3):
+"""Which loss a run optimises (docs/design.md#losses):
 ``L = (1 - alpha) * BCE + alpha * L_local + beta * L_global``."""
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ class LossConfig(Section):
         default="paper",
         description="how the pair terms are averaged: paper, the original implementation's "
         "arithmetic (so alpha and beta mean what the papers' tables mean), or pair_mean, the "
-        "mean over the pairs each loss is defined on (2-3x stronger at the same coefficient); "
-        "see the design document, Losses",
+        "mean over the pairs each loss is defined on (a stronger term at the same coefficient); "
+        "see docs/design.md#losses",
     )
 
     @model_validator(mode="after")

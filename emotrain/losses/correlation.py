@@ -1,5 +1,5 @@
 """Correlations rho between emotions, from the training labels or Plutchik's wheel, and the pair
-weights derived from them (DESIGN.md §3)."""
+weights derived from them (docs/design.md#losses)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The global losses on the Demux emotion representations (the design document, "Losses"):
+"""The global losses on the Demux emotion representations (docs/design.md#losses):
 label-independent, they shape the geometry of h so that it follows a correlation rho between
 emotions. ``paper`` divides the sum over the pairs i < j by the batch size times N^2, as the
 original's ``.triu(diagonal=1).mean()`` over [B, N, N] does; ``pair_mean`` divides by the

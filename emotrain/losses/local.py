@@ -1,5 +1,5 @@
 """The local label-correlation losses: per example, on the predictions or on the Demux emotion
-representations, then averaged over the batch (the design document, "Losses").
+representations, then averaged over the batch (docs/design.md#losses).
 
 ``push`` and ``pull`` are [N, N] pair weights: all ones, or ``1 - rho~`` and ``rho~``.
 

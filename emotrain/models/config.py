@@ -12,12 +12,18 @@ from emotrain.section import Section
 class EncoderConfig(Section):
     """A hub name or local path (``name``), or a tiny randomly initialised encoder (``tiny``)."""
 
-    name: str | None = Field(default=None, min_length=1)
-    tiny: Literal["bert", "roberta"] | None = None
-    hidden_size: int = Field(default=64, ge=8)
-    num_layers: int = Field(default=2, ge=1)
-    num_heads: int = Field(default=2, ge=1)
-    intermediate_size: int = Field(default=256, ge=8)
+    name: str | None = Field(
+        default=None, min_length=1, description="a Hugging Face hub name or a local folder"
+    )
+    tiny: Literal["bert", "roberta"] | None = Field(
+        default=None,
+        description="a tiny randomly initialised encoder of that architecture, its tokenizer "
+        "built from the training texts (tests, the demo, --smoke)",
+    )
+    hidden_size: int = Field(default=64, ge=8, description="tiny only: hidden size")
+    num_layers: int = Field(default=2, ge=1, description="tiny only: layers")
+    num_heads: int = Field(default=2, ge=1, description="tiny only: attention heads")
+    intermediate_size: int = Field(default=256, ge=8, description="tiny only: feed-forward size")
     vocab_size: int = Field(default=4000, ge=300, description="tiny only: tokenizer vocabulary")
     dropout: float | None = Field(
         default=None, ge=0.0, lt=1.0,
@@ -52,9 +58,19 @@ def check_template(template: str) -> str:
 
 
 class ModelConfig(Section):
-    kind: Literal["demux", "memo"] = "demux"
-    encoder: EncoderConfig = EncoderConfig(tiny="bert")
-    dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    """The emotion model (Demux or MEmo) and the encoder under it."""
+
+    kind: Literal["demux", "memo"] = Field(
+        default="demux",
+        description="demux: one output per emotion word of the prompt; memo: one [MASK] state "
+        "classified into every emotion",
+    )
+    encoder: EncoderConfig = Field(
+        default=EncoderConfig(tiny="bert"), description="the pretrained (or tiny) encoder"
+    )
+    dropout: float = Field(
+        default=0.1, ge=0.0, lt=1.0, description="dropout of the head on the encoder"
+    )
     max_length: int = Field(default=64, ge=16, description="tokens, prompt included")
     memo_head: Literal["classifier", "mlm"] = Field(
         default="classifier", description="memo only: a new classifier or the pretrained MLM head"

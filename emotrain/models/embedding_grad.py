@@ -3,8 +3,8 @@
 torch's embedding backward on the CPU allocates a vocabulary-sized gradient every step, zeroes
 it and adds the step's rows into it: 30,522 x 384 floats (47 MB) for MiniLM, where a batch of
 32 tweets touches a few hundred rows. Fresh from the allocator, the pages fault in as they are
-zeroed: 35 ms of a MiniLM training step of about 0.8 s on 2 cores, against 2 ms kept
-(bench/embedding_grad.py). Kept instead, the buffer is zeroed once; each
+zeroed (bench/embedding_grad.py measures it; docs/performance.md). Kept instead, the buffer
+is zeroed once; each
 step then zeroes only the rows the previous step wrote and adds its own rows, in the same order
 as torch's kernel (position by position), so the gradient, and training, are bit for bit the
 same (tests/test_embedding_grad.py).

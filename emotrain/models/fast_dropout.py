@@ -1,8 +1,8 @@
 """Dropout whose masks come from 16 random bits per element (``model.fast_dropout``).
 
 torch draws a CPU dropout mask with its Bernoulli sampler, one element at a time on one
-thread: about 12% of a MiniLM training step here, more than the attention. Four 16-bit draws
-from each 64-bit word of the same seeded generator make a mask several times faster. The
+thread, a sizeable part of a small encoder's training step (docs/performance.md). Four
+16-bit draws from each 64-bit word of the same seeded generator make a mask at once. The
 probability is rounded to a multiple of 1/65536 (0.1 becomes 0.1000061) and the kept values
 are scaled by the rounded probability's inverse, so every unit keeps its expected value: the
 mask becomes a multiplier per element, 0 or that inverse.
@@ -46,7 +46,7 @@ def fast_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tens
     if x.device.type != "cpu":
         return F.dropout(x, p, training=True)
     # A multiplier per element (the scale or 0): one multiply forward and one backward, where
-    # a boolean mask costs a select and a scaling each way (a third of dropout's time here).
+    # a boolean mask costs a select and a scaling each way.
     scale = keep_mask(x.shape, p, x.device).to(x.dtype).mul_(1.0 / (1.0 - dropped(p)))
     return x * scale
 
