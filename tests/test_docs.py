@@ -191,3 +191,12 @@ def test_markers_are_known() -> None:
             known = block.mode in {"dry-run", "sweep", "fragment"} or _INSTEAD.match(block.mode)
             assert known, f"{block}: {block.marker}"
             assert shlex.split(block.mode)  # a well-formed marker
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_ids)
+def test_no_block_hides_from_the_collector(page: Path) -> None:
+    """The collector reads fences at the start of a line: an indented one would never run."""
+    lines = page.read_text(encoding="utf-8").splitlines()
+    hidden = [n for n, line in enumerate(lines, 1) if line.lstrip().startswith("```")
+              and not line.startswith("```")]  # fmt: skip
+    assert not hidden, f"{page.relative_to(REPO)}: indented code fences at lines {hidden}"
