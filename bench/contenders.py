@@ -1,7 +1,7 @@
-"""What the training benchmarks share: the encoders they train, the tiny checkpoint that stands
-in for MiniLM in their ``--smoke`` runs, a timer, and the two sides of
-bench/trainer_throughput.py (also profiled by bench/epoch_profile.py): emotrain's MiniLM
-configuration and the Hugging Face ``Trainer`` built on exactly the inputs Demux sees."""
+"""What the training benchmarks share: the tiny checkpoint that stands in for MiniLM in their
+``--smoke`` runs, a timer, and the two sides of bench/trainer_throughput.py (also profiled by
+bench/epoch_profile.py): emotrain's MiniLM configuration and the Hugging Face ``Trainer`` built
+on exactly the inputs Demux sees."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 from data_path import data_root
+from encoders import MINILM, TINY_BERT
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -36,13 +37,6 @@ from emotrain.models.config import EncoderConfig
 from emotrain.models.encoder import build_encoder, resolve_encoder_name
 from emotrain.models.prompt import EmotionPrompt
 from emotrain.training import training_set
-
-MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-BERT_BASE = {"tiny": "bert", "hidden_size": 768, "num_layers": 12, "num_heads": 12,
-             "intermediate_size": 3072, "vocab_size": 30522}  # fmt: skip
-# tests/tiny_encoder.py's TINY_BERT: one layer of width 32.
-TINY_BERT = {"tiny": "bert", "hidden_size": 32, "num_layers": 1, "num_heads": 2,
-             "intermediate_size": 64}  # fmt: skip
 
 # trainer_throughput's setting, every contender alike.
 TRAIN_LIMIT = 1024
@@ -76,13 +70,23 @@ def add_contender_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def smoke_setup(args: argparse.Namespace) -> Iterator[None]:
-    """With ``--smoke``: the tiny checkpoint (removed afterwards) and one batch of demo data."""
-    if not args.smoke:
-        yield
+def minilm_or_tiny(smoke: bool) -> Iterator[str]:
+    """The encoder's name: MiniLM's, or with ``--smoke`` the tiny checkpoint's folder (removed
+    afterwards)."""
+    if not smoke:
+        yield MINILM
         return
     with tempfile.TemporaryDirectory(prefix="emosweep-smoke-") as folder:
-        args.encoder, args.train_limit = tiny_checkpoint(Path(folder)), SMOKE_TRAIN_LIMIT
+        yield tiny_checkpoint(Path(folder))
+
+
+@contextmanager
+def smoke_setup(args: argparse.Namespace) -> Iterator[None]:
+    """With ``--smoke``: the tiny checkpoint and one batch of demo data."""
+    with minilm_or_tiny(args.smoke) as encoder:
+        args.encoder = encoder
+        if args.smoke:
+            args.train_limit = SMOKE_TRAIN_LIMIT
         yield
 
 

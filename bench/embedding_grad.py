@@ -25,8 +25,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from contenders import MINILM, TINY_BERT
 from data_path import add_data_argument, data_root
+from encoders import MINILM, TINY_BERT
 from torch.profiler import ProfilerActivity, profile
 
 from emotrain import TrainHooks, train

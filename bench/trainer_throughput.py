@@ -40,8 +40,7 @@ macro-F1 is scikit-learn's, through ``emotrain.metrics``.
 
     python bench/trainer_throughput.py --data ../shared/data/semeval2018-ec [--epochs 1] \
         [--threads 2] [--repeats 1] [--lr 5e-5] \
-        [--only 'emotrain, defaults' --only 'Trainer, best'] [--out trainer_throughput.json] \
-        [--smoke]
+        [--only 'emotrain, defaults' --only 'Trainer, best'] [--out trainer_throughput.json]
 
 After one epoch at lr 5e-5 no contender predicts any emotion above 0.5 yet, so the dev scores
 say nothing; ``--epochs 3 --lr 2e-4`` (the best rate of README's learning-rate check) gives
