@@ -47,7 +47,8 @@ writes the figures (and every round's) as JSON:
     python bench/orchestration_overhead.py [--epochs 2] [--variants cpus2-reuse,...] \
         [--repeats 1] [--out F]
 
-``--smoke``: one configuration (2 trials) of one epoch, ``cpus2-reuse`` only, one round.
+``--smoke``: one configuration (2 trials) of one epoch on 64 demo tweets, ``cpus2-reuse``
+only, one round.
 """
 
 from __future__ import annotations
@@ -71,6 +72,22 @@ from local_sweeps import driver_command, trial_start
 
 CELLS = 8
 SEEDS = [0, 1]
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How many trials, on how much data: the figures' 16 trials on the whole demo data, or
+    ``--smoke``'s 2 on a few dozen tweets."""
+
+    cells: int = CELLS
+    data: tuple[tuple[str, int], ...] = ()  # data options on top of the demo data's
+
+    @property
+    def trials(self) -> int:
+        return self.cells * len(SEEDS)
+
+
+SMOKE = Scale(cells=1, data=(("train_limit", 64), ("eval_limit", 32)))
 
 
 @dataclass(frozen=True)
@@ -98,21 +115,21 @@ def main() -> int:
     if args.loop is not None:
         print(json.dumps(train_in_a_loop(args.loop)))
         return 0
-    cells = CELLS
+    scale = Scale()
     if args.smoke:
-        args.epochs, args.variants, args.repeats, cells = 1, "cpus2-reuse", 1, 1
+        args.epochs, args.variants, args.repeats, scale = 1, "cpus2-reuse", 1, SMOKE
     names = [name for name in args.variants.split(",") if name]
     if unknown := sorted(set(names) - set(VARIANTS)):
         parser.error(f"unknown variant {unknown[0]} (known: {', '.join(VARIANTS)})")
     with tempfile.TemporaryDirectory(prefix="emosweep-overhead-") as folder:
-        figures = measure(Path(folder), names, args.epochs, args.repeats, cells)
+        figures = measure(Path(folder), names, args.epochs, args.repeats, scale)
     args.out.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     print(render(figures))
     return 0
 
 
 def measure(
-    folder: Path, names: list[str], epochs: int, repeats: int, cells: int = CELLS
+    folder: Path, names: list[str], epochs: int, repeats: int, scale: Scale = Scale()
 ) -> dict[str, Any]:
     load_before = load_average()
     ray_alone = bare_ray()
@@ -120,10 +137,10 @@ def measure(
     for index in range(repeats):
         # Odd rounds run each loop before its sweeps, on the configs of the round before.
         previous = rounds[-1]["experiments"] if index % 2 else None
-        rounds.append(one_round(folder / f"round{index}", names, epochs, previous, cells))
+        rounds.append(one_round(folder / f"round{index}", names, epochs, previous, scale))
     packing = [r["cpus1_over_cpus2_startup_excluded"] for r in rounds]
     return {
-        "trials": cells * len(SEEDS),
+        "trials": scale.trials,
         "epochs": epochs,
         "repeats": repeats,
         "bare_ray_init_shutdown": ray_alone,
@@ -138,7 +155,7 @@ def measure(
 
 
 def one_round(
-    folder: Path, names: list[str], epochs: int, previous: dict[int, Path] | None, cells: int
+    folder: Path, names: list[str], epochs: int, previous: dict[int, Path] | None, scale: Scale
 ) -> dict[str, Any]:
     """For each thread count: its sweeps and, right beside them, the loop of their trainings
     (after them, or before them on ``previous``'s configs, the same trainings); the ratios of
@@ -151,7 +168,7 @@ def one_round(
         group = [name for name in names if VARIANTS[name].cpus == threads]
         loop = None if previous is None else run_loop(folder, previous[threads], threads)
         for name in group:
-            sweeps[name] = run_sweep(folder / name, VARIANTS[name], epochs, cells)
+            sweeps[name] = run_sweep(folder / name, VARIANTS[name], epochs, scale)
         # The configs of the group's first sweep (reuse or not, they are the same configs).
         experiments[threads] = folder / group[0] / "results" / "overhead"
         if loop is None:
@@ -201,17 +218,17 @@ def median(values: list[float]) -> float:
     return round(statistics.median(values), 3)
 
 
-def sweep_spec(storage: Path, variant: Variant, epochs: int, cells: int) -> dict[str, Any]:
+def sweep_spec(storage: Path, variant: Variant, epochs: int, scale: Scale) -> dict[str, Any]:
     return {
         "name": "overhead",
         "base": {
-            "data": {"root": None, "language": "english"},
+            "data": {"root": None, "language": "english", **dict(scale.data)},
             "model": {"kind": "demux", "encoder": SMALL_BERT, "max_length": 64},
             "loss": {"local": "intra"},
             "optim": {"lr": 3.0e-3, "batch_size": 16, "max_epochs": epochs, "patience": 2},
             "cache_dir": "off",
         },
-        "grid": {"loss.alpha": [round(0.05 * (cell + 1), 2) for cell in range(cells)]},
+        "grid": {"loss.alpha": [round(0.05 * (cell + 1), 2) for cell in range(scale.cells)]},
         "seeds": SEEDS,
         "resources": {"cpus": variant.cpus, "gpus": 0},
         "reuse_workers": variant.reuse_workers,
@@ -219,12 +236,12 @@ def sweep_spec(storage: Path, variant: Variant, epochs: int, cells: int) -> dict
     }
 
 
-def run_sweep(folder: Path, variant: Variant, epochs: int, cells: int) -> dict[str, Any]:
+def run_sweep(folder: Path, variant: Variant, epochs: int, scale: Scale) -> dict[str, Any]:
     """One ``orchestrator.run`` of the trials in a storage of its own (else the trials of an
     earlier variant would be reused, not run)."""
     folder.mkdir(parents=True)
     sweep = folder / "overhead.yaml"
-    sweep.write_text(yaml.safe_dump(sweep_spec(folder / "results", variant, epochs, cells)))
+    sweep.write_text(yaml.safe_dump(sweep_spec(folder / "results", variant, epochs, scale)))
     log = folder / "driver.log"
     launched = time.time()
     with log.open("w") as output:
@@ -238,8 +255,8 @@ def run_sweep(folder: Path, variant: Variant, epochs: int, cells: int) -> dict[s
     experiment = folder / "results" / "overhead"
     trials = pd.read_parquet(experiment / "trials.parquet")
     completed = int((trials["status"] == "completed").sum())
-    if completed < cells * len(SEEDS):
-        raise SystemExit(f"{completed} of {cells * len(SEEDS)} trials completed: see {log}")
+    if completed < scale.trials:
+        raise SystemExit(f"{completed} of {scale.trials} trials completed: see {log}")
     # An empty result.json: a trial that never reported, such as one handed a dead cached
     # worker while PENDING, whose (configuration, seed) ran again as another trial (README,
     # Failures). It holds no span, and is counted.
