@@ -16,6 +16,8 @@ Prints a table (time per trial and its ratio to the smallest size, to show linea
 writes the figures as JSON:
 
     python bench/aggregate_scale.py [--sizes 1000,2500,5000,10000] [--out aggregate_scale.json]
+
+``--smoke``: 20 trials, then 10 more, in seconds.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ EPOCHS = 2
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,2500,5000,10000", help="trial counts")
+    parser.add_argument("--smoke", action="store_true", help="20 trials + 10, seconds")
     parser.add_argument("--out", type=Path, default=Path("aggregate_scale.json"))
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child's folder
     parser.add_argument("--cold", action="store_true", help=argparse.SUPPRESS)
@@ -55,22 +58,25 @@ def main() -> int:
         print(json.dumps(measure(args.measure, args.cold)))
         return 0
     sizes = [int(size) for size in args.sizes.split(",")]
+    new = NEW_TRIALS
+    if args.smoke:
+        sizes, new = [20], 10
     rows = []
     with tempfile.TemporaryDirectory(prefix="emosweep-aggregate-") as folder:
         for size in sizes:
-            rows.append(run_size(Path(folder) / f"scale{size}", size))
-    figures = {"new_trials": NEW_TRIALS, "sizes": rows, "machine": machine()}
+            rows.append(run_size(Path(folder) / f"scale{size}", size, new))
+    figures = {"new_trials": new, "sizes": rows, "machine": machine()}
     args.out.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     print(render(rows))
     return 0
 
 
-def run_size(experiment: Path, size: int) -> dict[str, Any]:
+def run_size(experiment: Path, size: int, new: int = NEW_TRIALS) -> dict[str, Any]:
     started = time.perf_counter()
     generate(experiment, size, first=0)
     generated = time.perf_counter() - started
     cold = _child(experiment, cold=True)
-    generate(experiment, NEW_TRIALS, first=size)
+    generate(experiment, new, first=size)
     incremental = _child(experiment, cold=False)
     cache = (experiment / ".trial_rows.parquet").stat().st_size
     shutil.rmtree(experiment)

@@ -19,7 +19,8 @@ once as a fresh process would.
 
 Prints the median first-trial and later-trial times, their ratio (the target is 20x or more),
 and each trial's split into loading (read + preprocess, or the cached result) and encoding
-(tokenize, or the cached result).
+(tokenize, or the cached result). ``--smoke``: the demo data and a tiny checkpoint's tokenizer
+(bench/contenders.py), one folder, one later trial, in seconds.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from data_path import add_data_argument
+from contenders import minilm_or_tiny
+from data_path import add_data_argument, data_root
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from emotrain.config import TrainConfig
@@ -44,7 +46,6 @@ from emotrain.eval_targets import eval_targets
 from emotrain.models.encoder import resolve_encoder_name
 from emotrain.training import training_set
 
-ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 TARGET_RATIO = 20.0
 
 
@@ -53,14 +54,22 @@ def main() -> None:
     add_data_argument(parser)
     parser.add_argument("--repeats", type=int, default=3, help="fresh cache folders")
     parser.add_argument("--later", type=int, default=3, help="cache-hit trials per folder")
+    parser.add_argument("--smoke", action="store_true", help="demo data, tiny tokenizer, seconds")
     parser.add_argument("--out", type=Path, default=Path("data_prep_cache.json"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.smoke:
+        args.repeats, args.later = 1, 1
+    with minilm_or_tiny(args.smoke) as encoder:
+        measure(args, encoder)
+
+
+def measure(args: argparse.Namespace, encoder: str) -> None:
     cfg = TrainConfig.model_validate({
-        "data": {"root": str(args.data), "language": "english"},
-        "model": {"encoder": {"name": ENCODER}, "max_length": 64},
+        "data": {"root": data_root(args), "language": "english"},
+        "model": {"encoder": {"name": encoder}, "max_length": 64},
     })  # fmt: skip
-    source = resolve_encoder_name(ENCODER)
+    source = resolve_encoder_name(encoder)
     tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
 
     first: list[dict[str, float]] = []
@@ -76,7 +85,7 @@ def main() -> None:
     report = summary(first, later)
     print(table(report))
     args.out.write_text(json.dumps({**report, "first": first, "later": later,
-                                    "setup": {"encoder": ENCODER, "data": str(args.data),
+                                    "setup": {"encoder": encoder, "data": data_root(args),
                                               "repeats": args.repeats, "later": args.later,
                                               "cpu_count": os.cpu_count()}}, indent=2))  # fmt: skip
     print(f"written to {args.out}")

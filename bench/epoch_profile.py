@@ -19,7 +19,8 @@ machine's at that moment (it moves by several percent from one run to the next h
         [--out epoch_profile.json]
 
 With ``--repeats N`` the contenders alternate N times and each one's run with the median time
-per step is shown (all runs are in the JSON).
+per step is shown (all runs are in the JSON). ``--smoke``: a tiny checkpoint in place of
+MiniLM, one batch of the demo data (bench/contenders.py), in seconds.
 """
 
 from __future__ import annotations
@@ -29,23 +30,24 @@ import json
 import os
 import time
 from collections import defaultdict
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import torch
+from contenders import (
+    BATCH_SIZE,
+    TrainerData,
+    add_contender_arguments,
+    emotrain_config,
+    smoke_setup,
+    trainer_for,
+)
 from data_path import add_data_argument
 from torch.autograd.profiler_util import FunctionEvent
 from torch.profiler import ProfilerActivity, profile, record_function
-from trainer_throughput import (
-    LR,
-    TRAIN_LIMIT,
-    TrainerData,
-    emotrain_config,
-    patched,
-    trainer_for,
-)
 
-from emotrain import training
+from emotrain import TrainHooks, train
 from emotrain.config import TrainConfig
 
 EVALUATION = "bench: dev evaluation"  # the range that marks what is left out
@@ -74,15 +76,19 @@ GROUP_OF = {f"aten::{name}": group for group, names in GROUPS.items() for name i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_data_argument(parser)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--lr", type=float, default=LR)
+    add_contender_arguments(parser)
     parser.add_argument("--repeats", type=int, default=1, help="profiles per contender")
     parser.add_argument("--out", type=Path, default=Path("epoch_profile.json"))
-    parser.set_defaults(epochs=1)  # one epoch each (trainer_throughput's configs read it)
+    parser.set_defaults(epochs=1)  # one epoch each (the contenders' configs read it)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)
-    steps = -(-TRAIN_LIMIT // 32)
+    with smoke_setup(args):
+        profile_contenders(args)
+
+
+def profile_contenders(args: argparse.Namespace) -> None:
+    steps = -(-args.train_limit // BATCH_SIZE)
     contenders = {"emotrain, fast": emotrain_epoch, "Trainer, best": trainer_epoch}
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in contenders}
     for _ in range(args.repeats):  # interleaved: a slower moment of the machine hits both
@@ -108,30 +114,27 @@ Profiled = tuple[list[FunctionEvent], float]  # the events left in, and their wa
 
 
 def emotrain_epoch(args: argparse.Namespace) -> Profiled:
-    """``train``'s first epoch: the profiler starts at the first batch order and stops at the
-    first report; the dev evaluation in between runs inside the EVALUATION range."""
+    """``train``'s first epoch, through its hooks (emotrain/hooks.py): the profiler starts
+    when the loop does and stops at the first report; the dev evaluation in between runs inside
+    the EVALUATION range."""
     prof = profile(activities=[ProfilerActivity.CPU], with_flops=True)
     span: list[float] = []
 
-    def first_order(*given: Any) -> torch.Tensor:
-        if not span:
-            prof.start()
-            span.append(time.perf_counter())
-        return epoch_order(*given)
+    def loop_started() -> None:
+        prof.start()
+        span.append(time.perf_counter())
 
     def report(_: dict[str, float]) -> None:
         if len(span) == 1:
             prof.stop()
             span.append(time.perf_counter())
 
-    def evaluate(*given: Any) -> dict[str, float]:
-        with record_function(EVALUATION):
-            return dev_evaluation(*given)
+    def evaluation(split: str, examples: int) -> AbstractContextManager[object]:
+        return record_function(EVALUATION) if len(span) == 1 else nullcontext()
 
-    epoch_order, dev_evaluation = training.epoch_order, training.evaluate
-    with patched(training, epoch_order=first_order, evaluate=evaluate):
-        # eval_limit: dev cut short, as its evaluation is left out anyway
-        training.train(emotrain_config(args, EVAL_LIMIT, fast=True), report=report)
+    hooks = TrainHooks(loop_started=loop_started, evaluation=evaluation)
+    # eval_limit: dev cut short, as its evaluation is left out anyway
+    train(emotrain_config(args, EVAL_LIMIT, fast=True), report=report, hooks=hooks)
     events = [e for e in prof.events() if not _under(e, EVALUATION)]
     evaluation_us = sum(e.time_range.elapsed_us() for e in prof.events() if e.name == EVALUATION)
     return events, span[1] - span[0] - evaluation_us / 1e6

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 from data_path import add_data_argument
-from gpu_throughput import BERT_BASE
+from encoders import BERT_BASE
 
 from emotrain import train
 

@@ -16,7 +16,8 @@ dev Jaccard across levels (the same trials: on a GPU, equal up to non-determinis
 
 ``--device cpu`` (with ``--encoder tiny``) runs the same plumbing without a GPU: ``gpus: 0``
 and the machine's CPUs split between the packed trials. Each level's row is written to
-``--out`` as soon as it is measured.
+``--out`` as soon as it is measured. ``--smoke``: that plumbing in seconds, 2 trials packed 2
+to the machine, on 64 demo tweets (no ``--data``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,26 +33,28 @@ from typing import Any
 
 import pandas as pd
 import yaml
-from orchestration_overhead import ENCODER, trial_start
+from encoders import BERT_BASE, SMALL_BERT
+from local_sweeps import driver_command, trial_start
 
-ENCODERS = {
-    "bert-base": {"tiny": "bert", "hidden_size": 768, "num_layers": 12, "num_heads": 12,
-                  "intermediate_size": 3072, "vocab_size": 30522},
-    "tiny": ENCODER,  # the orchestration bench's
-}  # fmt: skip
+ENCODERS = {"bert-base": BERT_BASE, "tiny": SMALL_BERT}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, required=True, help="SemEval 2018 E-c root")
+    parser.add_argument("--data", type=Path, help="SemEval 2018 E-c root (required)")
     parser.add_argument("--share", default="1,4,8", help="trials per GPU, one sweep each")
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--encoder", choices=sorted(ENCODERS), default="bert-base")
     parser.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
     parser.add_argument("--cpus", type=int, default=2, help="CPUs per trial on a GPU")
+    parser.add_argument("--smoke", action="store_true", help="CPU plumbing, demo data, seconds")
     parser.add_argument("--out", type=Path, default=Path("gpu_sweep.json"))
     args = parser.parse_args()
+    if args.smoke:
+        args.device, args.encoder, args.share, args.trials = "cpu", "tiny", "2", 2
+    elif args.data is None:
+        parser.error("--data is required (or --smoke)")
     figures: dict[str, Any] = {"settings": {k: str(v) for k, v in vars(args).items()},
                                "machine": machine(args.device), "levels": []}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="emosweep-gpu-sweep-") as folder:
@@ -68,10 +70,11 @@ def main() -> int:
 def sweep_spec(folder: Path, args: argparse.Namespace, share: int) -> dict[str, Any]:
     on_gpu = args.device == "cuda"
     cpus = args.cpus if on_gpu else max(1, (os.cpu_count() or 1) // share)
+    data = {"root": None, "train_limit": 64} if args.smoke else {"root": str(args.data.resolve())}
     return {
         "name": "packing",
         "base": {
-            "data": {"root": str(args.data.resolve()), "language": "english"},
+            "data": data | {"language": "english"},
             "model": {"kind": "demux", "encoder": ENCODERS[args.encoder], "max_length": 64},
             "loss": {"local": "intra"},
             "optim": {"lr": 1e-4, "batch_size": 32, "max_epochs": args.epochs,
@@ -93,8 +96,8 @@ def run_sweep(folder: Path, spec: dict[str, Any], share: int) -> dict[str, Any]:
     log = folder / "driver.log"
     launched = time.time()
     with log.open("w") as output:
-        done = subprocess.run([sys.executable, "-m", "orchestrator.run", str(sweep)],
-                              stdout=output, stderr=subprocess.STDOUT, check=False)  # fmt: skip
+        done = subprocess.run(driver_command(sweep), stdout=output, stderr=subprocess.STDOUT,
+                              check=False)  # fmt: skip
     ended = time.time()
     if done.returncode != 0:
         raise SystemExit(f"the sweep failed ({done.returncode}):\n{log.read_text()[-3000:]}")

@@ -45,6 +45,7 @@ from typing import Any
 
 import torch
 from data_path import add_data_argument
+from encoders import BERT_BASE
 
 from emotrain.compilation import CompileMode, begin_step, compiled, padded_length
 from emotrain.config import TrainConfig
@@ -59,8 +60,6 @@ from emotrain.models.factory import build_model
 from emotrain.training import build_optimizer, seed_everything, training_set
 
 H100_BF16_DENSE_TFLOPS = 989.4
-BERT_BASE = {"tiny": "bert", "hidden_size": 768, "num_layers": 12, "num_heads": 12,
-             "intermediate_size": 3072, "vocab_size": 30522}  # fmt: skip
 
 
 def main() -> int:

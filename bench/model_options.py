@@ -12,6 +12,9 @@ compilation, reported apart, is not timed.
 
     python bench/model_options.py --data ../shared/data/semeval2018-ec [--batches 10] \
         [--rounds 3] [--compile] [--out model_options.json]
+
+``--smoke``: a tiny checkpoint in place of MiniLM (bench/contenders.py) on the demo data, one
+batch, one round, in seconds (with ``--compile``, still minutes of compiling).
 """
 
 from __future__ import annotations
@@ -24,17 +27,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from contenders import minilm_or_tiny
 from data_path import add_data_argument
 
 from emotrain.compilation import compiled
 from emotrain.data.batches import batches, encode_pairs
-from emotrain.data.semeval import load_semeval
+from emotrain.data.semeval import load_demo, load_semeval
 from emotrain.models.config import ModelConfig
 from emotrain.models.embedding_grad import keep_embedding_grad
 from emotrain.models.factory import build_model
 from emotrain.models.prompt import EmotionPrompt, pooling_matrix
 
-ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 BATCH_SIZE = 32
 BASELINE = "full encoder"
 VARIANTS: dict[str, dict[str, bool]] = {
@@ -54,18 +57,26 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--compile", action="store_true", help=f"add '{COMPILED}'")
+    parser.add_argument("--smoke", action="store_true", help="tiny checkpoint, demo data, seconds")
     parser.add_argument("--out", type=Path, default=Path("model_options.json"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)
+    if args.smoke:
+        args.batches, args.rounds = 1, 1
+    with minilm_or_tiny(args.smoke) as encoder:
+        compare(args, encoder)
 
-    split = load_semeval(args.data, "english", "train")
+
+def compare(args: argparse.Namespace, encoder: str) -> None:
+    """Every variant's training steps on the same batches, round by round."""
+    split = load_demo("train") if args.smoke else load_semeval(args.data, "english", "train")
     models = {}
     variants = VARIANTS | {KEPT: VARIANTS["both"]}
     variants |= {COMPILED: VARIANTS["both"]} if args.compile else {}
     for name, options in variants.items():
         torch.manual_seed(0)  # the same initial head for every variant
-        config = ModelConfig(encoder={"name": ENCODER}, **options)
+        config = ModelConfig(encoder={"name": encoder}, **options)
         models[name], tokenizer = build_model(config, [], len(split.emotions))
     kept = models[KEPT]
     # Not an assert: under python -O the variant would silently run torch's gradient.

@@ -46,6 +46,9 @@ writes the figures (and every round's) as JSON:
 
     python bench/orchestration_overhead.py [--epochs 2] [--variants cpus2-reuse,...] \
         [--repeats 1] [--out F]
+
+``--smoke``: one configuration (2 trials) of one epoch on 64 demo tweets, ``cpus2-reuse``
+only, one round.
 """
 
 from __future__ import annotations
@@ -64,11 +67,27 @@ from typing import Any
 
 import pandas as pd
 import yaml
+from encoders import SMALL_BERT
+from local_sweeps import driver_command, trial_start
 
 CELLS = 8
 SEEDS = [0, 1]
-ENCODER = {"tiny": "bert", "hidden_size": 64, "num_layers": 2, "num_heads": 2,
-           "intermediate_size": 256}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How many trials, on how much data: the figures' 16 trials on the whole demo data, or
+    ``--smoke``'s 2 on a few dozen tweets."""
+
+    cells: int = CELLS
+    data: tuple[tuple[str, int], ...] = ()  # data options on top of the demo data's
+
+    @property
+    def trials(self) -> int:
+        return self.cells * len(SEEDS)
+
+
+SMOKE = Scale(cells=1, data=(("train_limit", 64), ("eval_limit", 32)))
 
 
 @dataclass(frozen=True)
@@ -89,33 +108,39 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=2, help="per trial (the smoke sweep's 2)")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="sweeps to run")
     parser.add_argument("--repeats", type=int, default=1, help="rounds; medians are kept")
+    parser.add_argument("--smoke", action="store_true", help="2 trials, one sweep, seconds")
     parser.add_argument("--out", type=Path, default=Path("orchestration_overhead.json"))
     parser.add_argument("--loop", type=Path, help=argparse.SUPPRESS)  # the baseline's child
     args = parser.parse_args()
     if args.loop is not None:
         print(json.dumps(train_in_a_loop(args.loop)))
         return 0
+    scale = Scale()
+    if args.smoke:
+        args.epochs, args.variants, args.repeats, scale = 1, "cpus2-reuse", 1, SMOKE
     names = [name for name in args.variants.split(",") if name]
     if unknown := sorted(set(names) - set(VARIANTS)):
         parser.error(f"unknown variant {unknown[0]} (known: {', '.join(VARIANTS)})")
     with tempfile.TemporaryDirectory(prefix="emosweep-overhead-") as folder:
-        figures = measure(Path(folder), names, args.epochs, args.repeats)
+        figures = measure(Path(folder), names, args.epochs, args.repeats, scale)
     args.out.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     print(render(figures))
     return 0
 
 
-def measure(folder: Path, names: list[str], epochs: int, repeats: int) -> dict[str, Any]:
+def measure(
+    folder: Path, names: list[str], epochs: int, repeats: int, scale: Scale = Scale()
+) -> dict[str, Any]:
     load_before = load_average()
     ray_alone = bare_ray()
     rounds: list[dict[str, Any]] = []
     for index in range(repeats):
         # Odd rounds run each loop before its sweeps, on the configs of the round before.
         previous = rounds[-1]["experiments"] if index % 2 else None
-        rounds.append(one_round(folder / f"round{index}", names, epochs, previous))
+        rounds.append(one_round(folder / f"round{index}", names, epochs, previous, scale))
     packing = [r["cpus1_over_cpus2_startup_excluded"] for r in rounds]
     return {
-        "trials": CELLS * len(SEEDS),
+        "trials": scale.trials,
         "epochs": epochs,
         "repeats": repeats,
         "bare_ray_init_shutdown": ray_alone,
@@ -130,7 +155,7 @@ def measure(folder: Path, names: list[str], epochs: int, repeats: int) -> dict[s
 
 
 def one_round(
-    folder: Path, names: list[str], epochs: int, previous: dict[int, Path] | None
+    folder: Path, names: list[str], epochs: int, previous: dict[int, Path] | None, scale: Scale
 ) -> dict[str, Any]:
     """For each thread count: its sweeps and, right beside them, the loop of their trainings
     (after them, or before them on ``previous``'s configs, the same trainings); the ratios of
@@ -143,7 +168,7 @@ def one_round(
         group = [name for name in names if VARIANTS[name].cpus == threads]
         loop = None if previous is None else run_loop(folder, previous[threads], threads)
         for name in group:
-            sweeps[name] = run_sweep(folder / name, VARIANTS[name], epochs)
+            sweeps[name] = run_sweep(folder / name, VARIANTS[name], epochs, scale)
         # The configs of the group's first sweep (reuse or not, they are the same configs).
         experiments[threads] = folder / group[0] / "results" / "overhead"
         if loop is None:
@@ -193,17 +218,17 @@ def median(values: list[float]) -> float:
     return round(statistics.median(values), 3)
 
 
-def sweep_spec(storage: Path, variant: Variant, epochs: int) -> dict[str, Any]:
+def sweep_spec(storage: Path, variant: Variant, epochs: int, scale: Scale) -> dict[str, Any]:
     return {
         "name": "overhead",
         "base": {
-            "data": {"root": None, "language": "english"},
-            "model": {"kind": "demux", "encoder": ENCODER, "max_length": 64},
+            "data": {"root": None, "language": "english", **dict(scale.data)},
+            "model": {"kind": "demux", "encoder": SMALL_BERT, "max_length": 64},
             "loss": {"local": "intra"},
             "optim": {"lr": 3.0e-3, "batch_size": 16, "max_epochs": epochs, "patience": 2},
             "cache_dir": "off",
         },
-        "grid": {"loss.alpha": [round(0.05 * (cell + 1), 2) for cell in range(CELLS)]},
+        "grid": {"loss.alpha": [round(0.05 * (cell + 1), 2) for cell in range(scale.cells)]},
         "seeds": SEEDS,
         "resources": {"cpus": variant.cpus, "gpus": 0},
         "reuse_workers": variant.reuse_workers,
@@ -211,18 +236,18 @@ def sweep_spec(storage: Path, variant: Variant, epochs: int) -> dict[str, Any]:
     }
 
 
-def run_sweep(folder: Path, variant: Variant, epochs: int) -> dict[str, Any]:
-    """One ``orchestrator.run`` of the 16 trials in a storage of its own (else the trials of
-    an earlier variant would be reused, not run)."""
+def run_sweep(folder: Path, variant: Variant, epochs: int, scale: Scale) -> dict[str, Any]:
+    """One ``orchestrator.run`` of the trials in a storage of its own (else the trials of an
+    earlier variant would be reused, not run)."""
     folder.mkdir(parents=True)
     sweep = folder / "overhead.yaml"
-    sweep.write_text(yaml.safe_dump(sweep_spec(folder / "results", variant, epochs)))
+    sweep.write_text(yaml.safe_dump(sweep_spec(folder / "results", variant, epochs, scale)))
     log = folder / "driver.log"
     launched = time.time()
     with log.open("w") as output:
         done = subprocess.run(
-            [sys.executable, "-m", "orchestrator.run", str(sweep)],
-            stdout=output, stderr=subprocess.STDOUT, cwd=folder, check=False,
+            driver_command(sweep), stdout=output, stderr=subprocess.STDOUT, cwd=folder,
+            check=False,
         )  # fmt: skip
     ended = time.time()
     if done.returncode != 0:
@@ -230,8 +255,8 @@ def run_sweep(folder: Path, variant: Variant, epochs: int) -> dict[str, Any]:
     experiment = folder / "results" / "overhead"
     trials = pd.read_parquet(experiment / "trials.parquet")
     completed = int((trials["status"] == "completed").sum())
-    if completed < CELLS * len(SEEDS):
-        raise SystemExit(f"{completed} of {CELLS * len(SEEDS)} trials completed: see {log}")
+    if completed < scale.trials:
+        raise SystemExit(f"{completed} of {scale.trials} trials completed: see {log}")
     # An empty result.json: a trial that never reported, such as one handed a dead cached
     # worker while PENDING, whose (configuration, seed) ran again as another trial (docs/sweeps.md,
     # Failures). It holds no span, and is counted.
@@ -259,13 +284,6 @@ def trial_span(trial_dir: Path) -> tuple[float, float]:
     lines = (trial_dir / "result.json").read_text(encoding="utf-8").splitlines()
     started = trial_start(trial_dir)
     return started, started + json.loads(lines[-1])["time_total_s"]
-
-
-def trial_start(trial_dir: Path) -> float:
-    """When a trial started: its key file's mtime."""
-    from orchestrator.trial import KEY_FILE  # here: the loop's child must import only emotrain
-
-    return (trial_dir / KEY_FILE).stat().st_mtime
 
 
 def run_loop(folder: Path, experiment: Path, threads: int) -> dict[str, Any]:

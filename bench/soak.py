@@ -13,6 +13,9 @@ uses that to measure the driver alone).
 Prints the figures docs/performance.md quotes and writes them as JSON:
 
     python bench/soak.py [--trials 300] [--mean-kill-interval 8] [--out soak.json]
+
+``--smoke``: 2 trials (one configuration, 2 seeds) and one kill (``--max-kills 1``), a few
+seconds after the first trial worker starts.
 """
 
 from __future__ import annotations
@@ -32,10 +35,7 @@ from typing import Any
 
 import pandas as pd
 import psutil
-import yaml
-
-SEEDS = 10
-TINY = {"tiny": "bert", "hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64}
+from local_sweeps import SEEDS, driver_command, sample_driver_memory, tiny_sweep_file
 
 
 def main() -> int:
@@ -45,49 +45,33 @@ def main() -> int:
         "--mean-kill-interval", type=float, default=8.0, help="seconds; 0 kills nothing"
     )
     parser.add_argument("--seed", type=int, default=0, help="of the killer's choices")
+    parser.add_argument("--max-kills", type=int, help="stop killing after this many")
+    parser.add_argument("--smoke", action="store_true", help="2 short trials, seconds")
     parser.add_argument("--out", type=Path, default=Path("soak.json"))
     args = parser.parse_args()
+    cells, seeds = args.trials // SEEDS, SEEDS
+    if args.smoke:
+        # One kill: a worker starts in tens of seconds on a busy machine, so a steady rate
+        # of kills could leave no trial the time to finish.
+        cells, seeds, args.mean_kill_interval, args.max_kills = 1, 2, 4.0, 1
     with tempfile.TemporaryDirectory(prefix="emosweep-soak-") as folder:
-        figures = soak(Path(folder), args.trials // SEEDS, args.mean_kill_interval, args.seed)
+        figures = soak(Path(folder), cells, seeds, args.mean_kill_interval, args.seed,
+                       args.max_kills)  # fmt: skip
     args.out.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     for name, value in figures.items():
         print(f"{name:>32}: {value}")
     return 0 if figures["complete"] else 1
 
 
-def sweep_file(folder: Path, cells: int, name: str = "soak", **changes: Any) -> Path:
-    """A sweep of ``cells`` configurations x 10 seeds of a tiny random BERT on the demo data;
-    ``changes`` replace top-level fields (bench/driver_footprint.py's shorter trials)."""
-    spec = {
-        "name": name,
-        "base": {
-            "data": {"root": None, "language": "english"},
-            "model": {"kind": "demux", "max_length": 48, "encoder": TINY},
-            "optim": {"lr": 3.0e-3, "batch_size": 32, "max_epochs": 2, "patience": 2},
-            "loss": {"local": "intra"},
-        },
-        # Distinct values make distinct configurations; the sweep machinery is what is soaked.
-        "grid": {"loss.alpha": [round(0.01 + 0.001 * i, 4) for i in range(cells)]},
-        "seeds": list(range(SEEDS)),
-        "resources": {"cpus": 0.5, "gpus": 0},
-        "max_failures": 20,  # a trial may be hit more than once; each retry resumes
-        # Trials of seconds: a fresh process per trial would mostly import torch. A killed
-        # worker is replaced all the same, and its trial retried from its checkpoint.
-        "reuse_workers": True,
-        "storage": str(folder / "results"),
-        **changes,
-    }
-    path = folder / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
-    return path
-
-
-def soak(folder: Path, cells: int, mean_kill_interval: float, seed: int) -> dict[str, Any]:
-    sweep = sweep_file(folder, cells)
+def soak(
+    folder: Path, cells: int, seeds: int, mean_kill_interval: float, seed: int,
+    max_kills: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    sweep = tiny_sweep_file(folder, cells, seeds=seeds)
     log = (folder / "driver.log").open("w")
     started = time.monotonic()
     driver = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.run", str(sweep)],
+        driver_command(sweep),
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=folder,
@@ -96,7 +80,8 @@ def soak(folder: Path, cells: int, mean_kill_interval: float, seed: int) -> dict
     stop = threading.Event()
     kills: list[float] = []
     killer = threading.Thread(
-        target=_kill_at_random, args=(driver.pid, mean_kill_interval, seed, stop, kills)
+        target=_kill_at_random,
+        args=(driver.pid, mean_kill_interval, seed, stop, kills, max_kills),
     )
     if mean_kill_interval > 0:
         killer.start()
@@ -105,14 +90,17 @@ def soak(folder: Path, cells: int, mean_kill_interval: float, seed: int) -> dict
     if killer.is_alive():
         killer.join()
     wall = time.monotonic() - started
-    return _figures(folder, driver.returncode, cells, wall, kills, memory)
+    return _figures(folder, driver.returncode, cells * seeds, wall, kills, memory)
 
 
 def _kill_at_random(
-    driver: int, mean_interval: float, seed: int, stop: threading.Event, kills: list[float]
-) -> None:
+    driver: int, mean_interval: float, seed: int, stop: threading.Event, kills: list[float],
+    max_kills: int | None = None,
+) -> None:  # fmt: skip
     chooser = random.Random(seed)
     while not stop.wait(chooser.expovariate(1 / mean_interval)):
+        if max_kills is not None and len(kills) >= max_kills:
+            return
         workers = _trial_workers(driver)
         if workers:
             victim = chooser.choice(workers)
@@ -138,37 +126,13 @@ def _trial_workers(driver: int) -> list[psutil.Process]:
     return found
 
 
-def sample_driver_memory(
-    driver: subprocess.Popen[bytes], experiment: Path, interval: float = 1.0
-) -> list[tuple[int, float]]:
-    """(trials finished, driver RSS in MiB), every ``interval`` seconds until the driver
-    exits."""
-    samples = []
-    process = psutil.Process(driver.pid)
-    while driver.poll() is None:
-        try:
-            rss = process.memory_info().rss / 2**20
-        except psutil.NoSuchProcess:
-            break
-        samples.append((finished_trials(experiment), rss))
-        time.sleep(interval)
-    driver.wait()
-    return samples
-
-
-def finished_trials(experiment: Path) -> int:
-    return sum('"final": 1.0' in path.read_text(encoding="utf-8", errors="replace")
-               for path in experiment.glob("*/result.json"))  # fmt: skip
-
-
 def _figures(
-    folder: Path, returncode: int | None, cells: int, wall: float, kills: list[float],
+    folder: Path, returncode: int | None, total: int, wall: float, kills: list[float],
     memory: list[tuple[int, float]],
 ) -> dict[str, Any]:  # fmt: skip
     trials = pd.read_parquet(folder / "results" / "soak" / "trials.parquet")
     done = trials[trials["status"] == "completed"]
     pairs = done.groupby(["config_key", "seed"]).size()
-    total = cells * SEEDS
     rss = [mib for _, mib in memory]
     quarter = [max((mib for n, mib in memory if n <= total * q / 4), default=0.0)
                for q in (1, 2, 3, 4)]  # fmt: skip

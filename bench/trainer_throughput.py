@@ -48,6 +48,9 @@ docs/papers.md) gives scores to compare.
 
 With ``--repeats N`` every contender runs N times, interleaved, and the median rate is kept
 (the dev scores are identical between repeats: every run is seeded).
+
+``--smoke`` runs every contender on a tiny randomly initialised checkpoint in place of MiniLM
+(bench/contenders.py), one batch of emotrain's demo data: the whole code path in seconds.
 """
 
 from __future__ import annotations
@@ -56,7 +59,6 @@ import argparse
 import json
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,39 +66,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from data_path import add_data_argument
-from transformers import (
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    DataCollatorWithPadding,
-    EvalPrediction,
-    PreTrainedTokenizerBase,
-    Trainer,
-    TrainingArguments,
-    default_data_collator,
-    set_seed,
+from contenders import (
+    BATCH_SIZE,
+    EVAL_BATCH_SIZE,
+    MAX_LENGTH,
+    WARMUP_RATIO,
+    Timer,
+    TrainerData,
+    add_contender_arguments,
+    emotrain_config,
+    smoke_setup,
+    trainer_for,
 )
+from data_path import add_data_argument
 
-import emotrain.training
-from emotrain import train
+from emotrain import TrainHooks, train
 from emotrain.config import TrainConfig
-from emotrain.data.loading import load_splits
-from emotrain.emotion_sets import ScoredSplit
-from emotrain.metrics import multilabel_metrics
-from emotrain.models.encoder import resolve_encoder_name
-from emotrain.models.prompt import EmotionPrompt
-from emotrain.training import training_set
 
-ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
-TRAIN_LIMIT = 1024
-BATCH_SIZE = 32
-EVAL_BATCH_SIZE = 128
-LR = 5e-5
-MAX_LENGTH = 64
-WARMUP_RATIO = 0.1
-SEED = 0
 DEFAULTS = "emotrain, defaults"
 TORCH_GRAD = "emotrain, fast, torch's embedding gradient"  # what emotrain.train did before
 
@@ -107,32 +94,19 @@ RATES = (
 )  # fmt: skip
 
 
-class Timer:
-    """Wall and process CPU time of a ``with`` block."""
-
-    def __enter__(self) -> Timer:
-        self.started, self._cpu = time.perf_counter(), time.process_time()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.seconds = time.perf_counter() - self.started
-        self.cpu_seconds = time.process_time() - self._cpu
-
-
 @dataclass(frozen=True)
 class Timed:
+    split: str
     examples: int
     timer: Timer
-    scored: ScoredSplit
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_data_argument(parser)
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=2, help="torch threads, every contender")
     parser.add_argument("--repeats", type=int, default=1, help="runs per contender (median)")
-    parser.add_argument("--lr", type=float, default=LR, help="peak learning rate, every contender")
+    add_contender_arguments(parser)
     parser.add_argument(
         "--fast", action=argparse.BooleanOptionalAction, default=True,
         help="also run emotrain with its speed options (grouping, fused, prompt top, dropout)",
@@ -145,7 +119,11 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)
+    with smoke_setup(args):
+        run_contenders(parser, args)
 
+
+def run_contenders(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     cfg = TrainConfig.model_validate(emotrain_config(args, dev_size=None, fast=False))
     pairs = TrainerData.build(cfg)
     dev_size = len(pairs.splits["dev"][0])
@@ -176,65 +154,32 @@ def main() -> None:
     print(f"written to {args.out}")
 
 
-def emotrain_config(args: argparse.Namespace, dev_size: int | None, fast: bool) -> dict[str, Any]:
-    optim: dict[str, Any] = {
-        "lr": args.lr, "batch_size": BATCH_SIZE, "max_epochs": args.epochs, "patience": args.epochs,
-        "warmup_ratio": WARMUP_RATIO, "weight_decay": 0.0,
-    }  # fmt: skip
-    model: dict[str, Any] = {"encoder": {"name": ENCODER}, "max_length": MAX_LENGTH}
-    if fast:  # only when asked: the defaults contender sets no option
-        optim |= {"group_by_length": True, "fused": True}
-        model |= {"top_layer_on_prompt": True, "fast_dropout": True}
-    data = {"root": str(args.data), "language": "english", "train_limit": TRAIN_LIMIT}
-    return {
-        # eval_limit = dev's size: dev whole, test (not compared) no longer than dev
-        "data": data | {"eval_limit": dev_size},
-        "model": model,
-        "optim": optim,
-        "eval": {"threshold": 0.5, "batch_size": EVAL_BATCH_SIZE},
-        "seed": SEED,
-        "threads": args.threads,
-        "cache_dir": "off",  # tokenization is not timed; "off" keeps the user's cache untouched
-        "device": "cpu",
-    }
-
-
 def run_emotrain(
     args: argparse.Namespace, dev_size: int, fast: bool, kept_grad: bool = True
 ) -> Row:
-    """One ``emotrain.train`` call. The loop runs from the first ``epoch_order`` call to the
-    last ``report``; its evaluations are timed by wrapping ``evaluate``. Both are called
-    through the ``emotrain.training`` module, which is why wrapping them there works; so is
-    ``keep_embedding_grad``, replaced by a no-op without ``kept_grad``."""
+    """One ``emotrain.train`` call, watched through its hooks (emotrain/hooks.py): the loop runs
+    from ``loop_started`` to the last ``report``, and each evaluation pass is timed. Without
+    ``kept_grad``, the word embeddings get torch's own gradient."""
     calls: list[Timed] = []
     marks: list[tuple[float, float]] = []  # (wall, CPU) at the loop's start, then each report
-    evaluate, epoch_order = emotrain.training.evaluate, emotrain.training.epoch_order
 
-    def timed(model: torch.nn.Module, scored: ScoredSplit, *rest: Any) -> dict[str, float]:
+    def mark() -> None:
+        marks.append((time.perf_counter(), time.process_time()))
+
+    @contextmanager
+    def timed(split: str, examples: int) -> Iterator[None]:
         with Timer() as timer:
-            metrics = evaluate(model, scored, *rest)
-        calls.append(Timed(len(scored.split), timer, scored))
-        return metrics
+            yield
+        calls.append(Timed(split, examples, timer))
 
-    def first_order(*given: Any) -> torch.Tensor:
-        if not marks:
-            marks.append((time.perf_counter(), time.process_time()))
-        return epoch_order(*given)
-
-    replaced: dict[str, Callable[..., Any]] = {"evaluate": timed, "epoch_order": first_order}
-    if not kept_grad:
-        replaced["keep_embedding_grad"] = lambda *_: False
-    with patched(emotrain.training, **replaced):
-        result = train(
-            emotrain_config(args, dev_size, fast),
-            report=lambda _: marks.append((time.perf_counter(), time.process_time())),
-        )
-    in_loop = [call.timer for call in calls if call.timer.started < marks[-1][0]]
+    hooks = TrainHooks(loop_started=mark, evaluation=timed, torch_embedding_grad=not kept_grad)
+    result = train(emotrain_config(args, dev_size, fast), report=lambda _: mark(), hooks=hooks)
+    in_loop = [call.timer for call in calls if call.split == "dev"]
     train_seconds = marks[-1][0] - marks[0][0] - sum(timer.seconds for timer in in_loop)
     train_cpu = marks[-1][1] - marks[0][1] - sum(timer.cpu_seconds for timer in in_loop)
-    # The first evaluation is dev's (after epoch 1); train passes the same object every time.
-    dev = [call for call in calls if call.scored is calls[0].scored]
-    examples = TRAIN_LIMIT * result.epochs_run
+    # Dev's passes: after each epoch, then once more with the best weights.
+    dev = [call for call in calls if call.split in ("dev", "best_dev")]
+    examples = args.train_limit * result.epochs_run
     eval_examples = sum(call.examples for call in dev)
     return {
         "train_examples": examples,
@@ -249,53 +194,6 @@ def run_emotrain(
         "dev_micro_f1": result.history[-1]["dev_micro_f1"],
         "train_loss": result.history[-1]["train_loss"],
     }
-
-
-@contextmanager
-def patched(module: Any, **replacements: Callable[..., Any]) -> Iterator[None]:
-    """``module``'s functions replaced for the block (``train`` calls them through it)."""
-    saved = {name: getattr(module, name) for name in replacements}
-    for name, replacement in replacements.items():
-        setattr(module, name, replacement)
-    try:
-        yield
-    finally:
-        for name, original in saved.items():
-            setattr(module, name, original)
-
-
-class TrainerData:
-    """emotrain's own texts, labels and prompt for the Trainer, tokenized as Demux does."""
-
-    def __init__(self, cfg: TrainConfig, names: tuple[str, ...], prompt: str,
-                 splits: dict[str, tuple[list[str], np.ndarray]]) -> None:  # fmt: skip
-        self.cfg, self.names, self.prompt, self.splits = cfg, names, prompt, splits
-        self.source = resolve_encoder_name(ENCODER)
-        self.tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(self.source)
-
-    @classmethod
-    def build(cls, cfg: TrainConfig) -> TrainerData:
-        data = load_splits(cfg.data, ("train", "dev"))
-        emotions = training_set(cfg, data["train"].emotions)
-        words = [word for group in emotions.words for word in group]
-        prompt = EmotionPrompt.build(words, cfg.data.prompt_language).text
-        splits = {}
-        for name, split in data.items():
-            chosen = split.select(emotions.names)
-            splits[name] = (chosen.texts, chosen.labels)
-        return cls(cfg, emotions.names, prompt, splits)
-
-    def rows(self, split: str, pad_to_max: bool) -> list[dict[str, Any]]:
-        texts, labels = self.splits[split]
-        encoding = self.tokenizer(
-            [self.prompt] * len(texts), texts, truncation="only_second", max_length=MAX_LENGTH,
-            padding="max_length" if pad_to_max else False,
-        )  # fmt: skip
-        return [
-            {**{key: values[i] for key, values in encoding.items()},
-             "labels": labels[i].astype(np.float32).tolist()}
-            for i in range(len(texts))
-        ]  # fmt: skip
 
 
 def run_trainer(args: argparse.Namespace, data: TrainerData, dynamic: bool) -> Row:
@@ -319,43 +217,6 @@ def run_trainer(args: argparse.Namespace, data: TrainerData, dynamic: bool) -> R
         "dev_micro_f1": metrics["eval_micro_f1"],
         "train_loss": output.training_loss,
     }
-
-
-@contextmanager
-def trainer_for(args: argparse.Namespace, data: TrainerData, dynamic: bool) -> Iterator[Trainer]:
-    """The Trainer contender (``dynamic``: its best setting, else padded to 64), built as
-    described above, its output folder removed afterwards."""
-    train_rows = data.rows("train", pad_to_max=not dynamic)
-    dev_rows = data.rows("dev", pad_to_max=not dynamic)
-    set_seed(SEED)  # before the model: the classifier's initial weights
-    model = AutoModelForSequenceClassification.from_pretrained(
-        data.source, num_labels=len(data.names), problem_type="multi_label_classification",
-        trust_remote_code=False,
-    )  # fmt: skip
-    names = data.names
-
-    def compute_metrics(prediction: EvalPrediction) -> dict[str, float]:
-        logits = torch.as_tensor(np.asarray(prediction.predictions))
-        predicted = (torch.sigmoid(logits) >= 0.5).numpy()
-        gold = np.asarray(prediction.label_ids)
-        return multilabel_metrics(gold, predicted, names, zero_division=0)
-
-    with tempfile.TemporaryDirectory() as output_dir:
-        arguments = TrainingArguments(
-            output_dir=output_dir, use_cpu=True, seed=SEED, num_train_epochs=args.epochs,
-            per_device_train_batch_size=BATCH_SIZE, per_device_eval_batch_size=EVAL_BATCH_SIZE,
-            learning_rate=args.lr, weight_decay=0.0, lr_scheduler_type="linear",
-            # transformers 5: a float below 1 is a ratio of the total steps.
-            warmup_steps=WARMUP_RATIO, max_grad_norm=0.0,
-            train_sampling_strategy="group_by_length" if dynamic else "random",
-            eval_strategy="no", save_strategy="no", report_to="none", disable_tqdm=True,
-            logging_strategy="no", dataloader_num_workers=0,
-        )  # fmt: skip
-        collator = DataCollatorWithPadding(data.tokenizer) if dynamic else default_data_collator
-        yield Trainer(
-            model=model, args=arguments, train_dataset=train_rows, eval_dataset=dev_rows,
-            data_collator=collator, compute_metrics=compute_metrics,
-        )  # fmt: skip
 
 
 def summarise(name: str, results: list[Row]) -> Row:
@@ -396,7 +257,7 @@ def table(rows: list[Row]) -> str:
 
 def setup(args: argparse.Namespace) -> dict[str, Any]:
     return {
-        "encoder": ENCODER, "train_examples": TRAIN_LIMIT, "batch_size": BATCH_SIZE,
+        "encoder": args.encoder, "train_examples": args.train_limit, "batch_size": BATCH_SIZE,
         "eval_batch_size": EVAL_BATCH_SIZE, "lr": args.lr, "max_length": MAX_LENGTH,
         "warmup_ratio": WARMUP_RATIO, "epochs": args.epochs, "threads": args.threads,
         "repeats": args.repeats, "cpu_count": os.cpu_count(), "torch": torch.__version__,

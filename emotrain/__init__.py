@@ -10,14 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from emotrain.config import TrainConfig
+    from emotrain.hooks import TrainHooks
     from emotrain.training import TrainResult, train
 
-__all__ = ["TrainConfig", "TrainResult", "train"]
+__all__ = ["TrainConfig", "TrainHooks", "TrainResult", "train"]
 
 # Lazy so that torch-free parts (config errors, YAML reading) stay importable by
 # the report, which reads tables only and must not load torch.
 _HOMES = {
     "TrainConfig": "emotrain.config",
+    "TrainHooks": "emotrain.hooks",
     "TrainResult": "emotrain.training",
     "train": "emotrain.training",
 }

@@ -36,6 +36,7 @@ from emotrain.divergence import DivergenceWatch
 from emotrain.emotion_sets import EmotionSet, ScoredSplit, freeze_rows, scored_split
 from emotrain.emotions import Language
 from emotrain.eval_targets import emotion_words, eval_targets
+from emotrain.hooks import TrainHooks
 from emotrain.inference import probabilities
 from emotrain.losses import Objective
 from emotrain.metrics import multilabel_metrics
@@ -85,14 +86,17 @@ def train(
     state_dir: Path | None = None,
     *,
     save_last_epoch: bool = True,
+    hooks: TrainHooks | None = None,
 ) -> TrainResult:
     """Train and evaluate one configuration. With ``state_dir`` the training state is saved
     after every epoch, and a run that finds a state there continues from it. A caller with no
     use for the finished state (the orchestrator's trial, which ends moments later) passes
     ``save_last_epoch=False``: no save after epoch ``max_epochs`` (for a bert-base, model,
     optimizer and best weights are 1.75 GB), so a rerun on that ``state_dir`` trains the last
-    epoch again."""
+    epoch again. ``hooks`` (emotrain/hooks.py) let a benchmark time or profile the run; the
+    numbers are the same with them or without."""
     cfg = TrainConfig.model_validate(config)
+    hooks = hooks or TrainHooks()
     meter = CostMeter()
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
@@ -111,7 +115,8 @@ def train(
     corpus = [*train_data.texts, template, *(w for t in targets.values() for w in t.prompt_words)]
     model, tokenizer = build_model(cfg.model, corpus, len(train_set.names))
     model.to(workers.device)  # initialised on the CPU: the same start on every device
-    if workers.device.type == "cpu" and not workers.parallel and cfg.optim.compile == "off":
+    cpu_alone = workers.device.type == "cpu" and not workers.parallel
+    if cpu_alone and cfg.optim.compile == "off" and not hooks.torch_embedding_grad:
         keep_embedding_grad(model, model.encoder.get_input_embeddings())  # the same numbers
 
     def scored(
@@ -138,8 +143,9 @@ def train(
     tracker = _Tracker(cfg, workers)
     divergence = DivergenceWatch(workers.device, workers.parallel)
 
-    def scores(split: ScoredSplit) -> dict[str, float]:
-        return evaluate(model, split, cfg.eval, cfg.optim.precision)
+    def scores(name: str, split: ScoredSplit) -> dict[str, float]:
+        with hooks.evaluation(name, len(split.split)):
+            return evaluate(model, split, cfg.eval, cfg.optim.precision)
 
     resumed = load_state(state_dir)
     if resumed is not None:
@@ -148,6 +154,7 @@ def train(
         scheduler.load_state_dict(resumed.scheduler)
         shuffle.set_state(resumed.shuffle)
         tracker.restore(resumed.progress, resumed.best)
+    hooks.loop_started()
     started = time.perf_counter()
     for epoch in range(tracker.epochs_run + 1, cfg.optim.max_epochs + 1):
         net.train()
@@ -173,7 +180,7 @@ def train(
             epoch_end = step == steps_per_epoch
             if tracker.due(epoch_end):
                 divergence.check()  # before the diverged weights are evaluated or saved
-                dev = scores(eval_splits["dev"]) if cfg.stage == "dev" else {}
+                dev = scores("dev", eval_splits["dev"]) if cfg.stage == "dev" else {}
                 metrics = tracker.record(epoch, dev, model)
                 wanted = save_last_epoch or epoch < cfg.optim.max_epochs
                 if epoch_end and state_dir is not None and workers.main and wanted:
@@ -194,8 +201,8 @@ def train(
         model.load_state_dict(best.state)
     if cfg.output_dir is not None and workers.main:
         save_model(cfg.output_dir, model, tokenizer, cfg, train_set.names)
-    best_dev = scores(eval_splits["dev"]) if best is not None else {}
-    test = scores(eval_splits["test"])
+    best_dev = scores("best_dev", eval_splits["dev"]) if best is not None else {}
+    test = scores("test", eval_splits["test"])
     return TrainResult(
         seed=cfg.seed,
         config_key=cfg.config_key(),
