@@ -164,8 +164,15 @@ def _check_yaml(block: Block) -> None:
         raise AssertionError(f"{block}: a YAML block is marked sweep or fragment")
 
 
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tokenized-data cache for every page, as a user's machine keeps one: a page's first
+    run of a dataset prepares it, later pages read it."""
+    return tmp_path_factory.mktemp("emotrain-cache")
+
+
 @pytest.mark.parametrize("page", PAGES, ids=_ids)
-def test_the_page_runs(page: Path, tmp_path: Path, data_root: Path) -> None:
+def test_the_page_runs(page: Path, tmp_path: Path, data_root: Path, shared_cache: Path) -> None:
     work = _workdir(tmp_path, data_root)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -176,7 +183,9 @@ def test_the_page_runs(page: Path, tmp_path: Path, data_root: Path) -> None:
         "PATH": os.pathsep.join(path),
         "PYTHONPATH": str(REPO),
         "HF_HUB_OFFLINE": "1",
-        "EMOTRAIN_CACHE": str(tmp_path / "cache"),
+        "EMOTRAIN_CACHE": str(shared_cache),
+        # The data folder as the docs ask a user to name it; shared/data beside the checkout.
+        "EMOSWEEP_DATA": str(work.parent / "shared" / "data"),
         "EMOSWEEP_MIRROR": str(tmp_path / "mirror"),
     }
     for block in blocks(page):
