@@ -178,7 +178,7 @@ def train(
             restore_frozen()
             tracker.add_loss(loss.detach(), len(labels) if weight else 0)
             epoch_end = step == steps_per_epoch
-            if tracker.due(epoch_end):
+            if tracker.due(epoch_end, last=epoch_end and epoch == cfg.optim.max_epochs):
                 divergence.check()  # before the diverged weights are evaluated or saved
                 dev = scores("dev", eval_splits["dev"]) if cfg.stage == "dev" else {}
                 metrics = tracker.record(epoch, dev, model)
@@ -343,9 +343,12 @@ class _Tracker:
         self.steps += 1
         self.examples_seen += size
 
-    def due(self, epoch_end: bool) -> bool:
+    def due(self, epoch_end: bool, last: bool = False) -> bool:
+        """Whether dev is evaluated after this step: every ``eval.every_steps`` steps, and at
+        the end of the last epoch whatever the count (a run shorter than the interval, or its
+        last steps, would otherwise go unscored); else at every epoch's end."""
         every = self.cfg.eval.every_steps
-        return self.steps % every == 0 if every else epoch_end
+        return (self.steps % every == 0 or last) if every else epoch_end
 
     def record(self, epoch: int, dev: dict[str, float], model: torch.nn.Module) -> dict[str, float]:
         """Add an evaluation; returns what to report."""

@@ -347,7 +347,7 @@ REFUSED = [
     ({"grid/loss.weights": ["one", math.nan]}, "grid.loss.weights.1"),
     ({"base/transfer": {"exclude_emotions": ["jooy"]}}, "unknown emotion jooy; SemEval's"),
     ({"base/transfer": {"exclude_emotions": ["joy", "joy"]}}, "repeated name joy"),
-    ({"base/transfer": {"exclude_emotions": ["joy", ""]}}, "repeated name joy"),
+    ({"base/transfer": {"exclude_emotions": ["joy", ""]}}, "an empty name"),
     ({"base/model/kind": "memo", "base/loss/local_on": "representations"}, "representation"),
     ({"base/model/kind": "memo", "base/loss/global_loss": "cossim"}, "representation losses"),
     ({"base/model/kind": "memo", "base/transfer": {"exclude_emotions": ["joy"]}}, "MEmo"),

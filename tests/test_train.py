@@ -126,3 +126,16 @@ def test_dev_can_be_evaluated_every_k_steps(semeval_root: Path) -> None:
     assert result.epochs_run == 2
     best = max(reports, key=lambda r: r["dev_jaccard"])
     assert result.best_dev["jaccard"] == best["dev_jaccard"]
+
+
+def test_the_last_step_is_evaluated_when_the_interval_outlasts_the_run(semeval_root: Path) -> None:
+    """A run shorter than eval.every_steps still gets its dev score (and its best weights) at
+    the end of the last epoch."""
+    reports: list[dict[str, float]] = []
+    config = _config(semeval_root, seed=0) | {
+        "optim": {"max_epochs": 1, "lr": 3e-3, "batch_size": 16},
+        "eval": {"every_steps": 250},
+    }
+    result = train(config, report=reports.append)
+    assert [r["step"] for r in reports] == [25]  # 400 examples / 16
+    assert result.best_dev["jaccard"] == reports[0]["dev_jaccard"]
