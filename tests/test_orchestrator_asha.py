@@ -253,17 +253,18 @@ def test_a_pruned_trial_is_done_only_in_its_own_experiment(tmp_path: Path) -> No
 
 @pytest.fixture(scope="module")
 def finished(semeval_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """3 learning rates (0.1 is absurd: it predicts no emotion) x 1 Optuna suggestion x 2
-    seeds of 3 epochs on real SemEval data, rungs at epochs 1 and 2, top half on. Half a CPU per
-    trial: the first two configurations run together and are both at rung 1 before the third
-    starts, which is then judged against them."""
+    """3 configurations (the third's threshold of 0.99 predicts no emotion, so it scores 0
+    whatever the training did) x 1 Optuna suggestion x 2 seeds of 3 epochs on real SemEval
+    data, rungs at epochs 1 and 2, top half on. Half a CPU per trial: the first two
+    configurations run together and are both at rung 1 before the third starts, which is then
+    judged against them."""
     workdir = tmp_path_factory.mktemp("asha")
     spec = yaml.safe_load((REPO / "sweeps" / "smoke.yaml").read_text())
     spec |= {"name": "asha", "storage": str(workdir / "results")}
     spec["base"]["data"] = {"root": str(semeval_root), "train_limit": 151, "eval_limit": 61}
     spec["base"]["cache_dir"] = "off"
     spec["base"]["optim"] |= {"max_epochs": 3, "patience": 3}
-    spec["grid"] = {"optim.lr": [1e-7, 3e-3, 0.1]}
+    spec["grid"] = [{"optim.lr": [1e-7, 3e-3]}, {"optim.lr": [3e-3], "eval.threshold": [0.99]}]
     spec["search"]["budget"] = 1
     spec["scheduler"] = {"type": "asha", "grace_epochs": 1, "reduction_factor": 2}
     spec["resources"] = {"cpus": 0.5, "gpus": 0}
