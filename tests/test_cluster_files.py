@@ -5,6 +5,7 @@ schema (cluster/schemas/, with its source and version) and keeps the same promis
 from __future__ import annotations
 
 import functools
+import gzip
 from pathlib import Path
 
 import jsonschema
@@ -54,7 +55,8 @@ def test_there_is_a_gpu_cluster_file() -> None:
 def _rayjob_schema() -> dict:
     # The CRD is large: read once, with libyaml's loader where PyYAML has it.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    crd = yaml.load((CLUSTER / "schemas" / "ray.io_rayjobs.yaml").read_text(), Loader=loader)
+    text = gzip.decompress((CLUSTER / "schemas" / "ray.io_rayjobs.yaml.gz").read_bytes())
+    crd = yaml.load(text.decode("utf-8"), Loader=loader)
     assert crd["spec"]["names"]["kind"] == "RayJob"
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
     return version["schema"]["openAPIV3Schema"]
