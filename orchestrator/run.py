@@ -127,7 +127,6 @@ def _run(
         ray_session,
         run_plan,
         run_second_stage,
-        trial_folders,
         unshared_storage,
     )
 
@@ -138,7 +137,7 @@ def _run(
             return _fail(problems), ran
         _start(plan, flags)
         if plan.to_run:
-            ran |= trial_folders(run_plan(plan))
+            ran |= run_plan(plan)
             level(plan.sweep)
         if plan.sweep.spec.protocol == "two_stage":
             # Planned again from storage: the dev pass just decided the epochs.
@@ -146,7 +145,7 @@ def _run(
             say(headline(stage))
             _adopt_stored(stage.plan, stage)
             if stage.ready:
-                ran |= trial_folders(run_second_stage(stage))
+                ran |= run_second_stage(stage)
                 level(plan.sweep)
     return 0, ran
 

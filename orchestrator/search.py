@@ -192,3 +192,41 @@ def _slots(lives: list[_Live], seeds: list[int], cells: list[str]) -> list[tuple
         for live in sorted(lives, key=turn)
         for seed in live.suggestion.seeds_to_run(seeds)
     ]
+
+
+class OnePass(Searcher):
+    """One Tuner run's share of a searcher: hands out at most ``limit`` of its trials, then says
+    FINISHED once they have all ended, so that a long sweep runs as a series of bounded Tuner
+    runs over the same searcher (tune_run.py). The searcher keeps its state across passes, so
+    the trials, their order and what Optuna learns are those of one unbroken run."""
+
+    def __init__(self, searcher: Searcher, limit: int) -> None:
+        super().__init__(metric=searcher.metric, mode=searcher.mode)
+        self._searcher = searcher
+        self._left = limit
+        self._running: set[str] = set()
+        self.exhausted = False  # the searcher itself said FINISHED: no pass follows
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict,
+                              **spec: Any) -> bool:  # fmt: skip
+        return True
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        if self._left <= 0:
+            return _nothing_now(self._running)
+        config = self._searcher.suggest(trial_id)
+        if config == Searcher.FINISHED:
+            self.exhausted = True
+        elif config is not None:
+            self._left -= 1
+            self._running.add(trial_id)
+        return config
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        self._searcher.on_trial_result(trial_id, result)
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict | None = None, error: bool = False
+    ) -> None:
+        self._running.discard(trial_id)
+        self._searcher.on_trial_complete(trial_id, result=result, error=error)

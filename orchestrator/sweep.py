@@ -257,6 +257,14 @@ class SweepSpec(_Strict):
     max_failures: int = Field(
         default=2, ge=0, description="retries of a failed trial, each from its last epoch"
     )
+    trials_per_pass: int = Field(
+        default=200,
+        ge=1,
+        description="the driver hands Tune at most this many trials per Tuner run, then starts "
+        "a fresh one for the next (the searchers and schedulers carry over), so that Tune's "
+        "per-trial bookkeeping in the driver is freed between passes and its memory stays flat "
+        "over a long sweep; results do not depend on it",
+    )
     hang_timeout_s: float | None = Field(
         default=None,
         gt=0,

@@ -3,6 +3,7 @@ progress view, and Tune's own JSON and TensorBoard loggers under the experiment 
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from orchestrator.lost_trials import LostTrials, LostTrialScheduler
 from orchestrator.plan import Plan
 from orchestrator.preflight import Capacity
 from orchestrator.progress import ConfigProgress
-from orchestrator.search import CellSearcher, TrialList
+from orchestrator.search import CellSearcher, OnePass, TrialList
 from orchestrator.second_stage import SecondStage, stage_trials
 from orchestrator.storage import folder_prefix
 from orchestrator.sweep import Sweep
@@ -119,8 +120,8 @@ def _sees(path: str) -> bool:
     return Path(path).is_file()
 
 
-def run_plan(plan: Plan) -> tune.ResultGrid:
-    """Run the plan's missing trials on the connected cluster."""
+def run_plan(plan: Plan) -> set[str]:
+    """Run the plan's missing trials on the connected cluster; the folders of the trials run."""
     sweep = plan.sweep
     search, seeds = sweep.spec.search, sweep.spec.seeds
     progress = ConfigProgress(search.metric, seeds, plan.stored, plan.to_run, search.mode)
@@ -128,24 +129,45 @@ def run_plan(plan: Plan) -> tune.ResultGrid:
     # The searcher shares the scheduler's pruned set: a pruned configuration's seeds never start.
     asha = seed_aware_scheduler(plan, lost)
     searcher = CellSearcher(plan, asha.pruned if asha else None, lost)
-    return _fit(sweep, searcher, progress, asha or LostTrialScheduler(lost))
+    return _fit_in_passes(sweep, searcher, progress, asha or LostTrialScheduler(lost))
 
 
-def run_second_stage(stage: SecondStage) -> tune.ResultGrid:
-    """Run the test-stage trials whose dev stage has completed (nothing for Optuna to learn)."""
+def run_second_stage(stage: SecondStage) -> set[str]:
+    """Run the test-stage trials whose dev stage has completed (nothing for Optuna to learn);
+    the folders of the trials run."""
     sweep = stage.plan.sweep
     trials = stage_trials(stage)
     metric = "test_" + sweep.spec.search.metric.removeprefix("best_dev_")
     mode = sweep.spec.search.mode
     progress = ConfigProgress(metric, sweep.spec.seeds, stage.plan.stored, len(trials), mode)
     lost = LostTrials(sweep.spec.max_failures)
-    return _fit(sweep, TrialList(trials, lost), progress, LostTrialScheduler(lost))
+    return _fit_in_passes(sweep, TrialList(trials, lost), progress, LostTrialScheduler(lost))
+
+
+def _fit_in_passes(
+    sweep: Sweep, searcher: Searcher, progress: ConfigProgress, scheduler: TrialScheduler
+) -> set[str]:
+    """Tuner runs of at most ``trials_per_pass`` trials each until ``searcher`` says FINISHED;
+    the folders of the trials run.
+
+    Tune keeps every trial of a run in the driver (its config, last result and bookkeeping)
+    until the run ends, so one run over a long plan grows the driver by the plan's length. A
+    pass ends when its trials have, and its Tuner with them; the searcher, the scheduler and
+    the progress view carry over, so the sweep runs the trials one unbroken run would."""
+    folders: set[str] = set()
+    with progress.shown():
+        while True:
+            one_pass = OnePass(searcher, sweep.spec.trials_per_pass)
+            folders |= trial_folders(_fit(sweep, one_pass, progress, scheduler))
+            gc.collect()  # Tune's trials hold reference cycles: free them before the next pass
+            if one_pass.exhausted:
+                return folders
 
 
 def _fit(
     sweep: Sweep, searcher: Searcher, progress: ConfigProgress, scheduler: TrialScheduler
 ) -> tune.ResultGrid:
-    """One Tuner pass over the trials ``searcher`` hands out until it says FINISHED."""
+    """One Tuner run over the trials ``searcher`` hands out until it says FINISHED."""
     # With a search algorithm Tune keeps one trial pending by default, which runs the trials one
     # at a time; one suggestion round (every cell on every seed) may wait for resources at once.
     os.environ.setdefault(
@@ -174,8 +196,7 @@ def _fit(
             verbose=1 if console.current().verbose else 0,
         ),
     )
-    with progress.shown():
-        return tuner.fit()
+    return tuner.fit()
 
 
 def trial_folders(results: tune.ResultGrid) -> set[str]:
