@@ -45,6 +45,7 @@ def main() -> int:
     parser.add_argument("--trials-per-pass", type=int, help="the sweep's trials_per_pass")
     parser.add_argument("--smoke", action="store_true", help="2 trials, seconds")
     parser.add_argument("--out", type=Path, default=Path("driver_footprint.json"))
+    parser.add_argument("--plot", type=Path, help="also draw the RSS against trials (a PNG)")
     args = parser.parse_args()
     if args.trials % SEEDS or args.trials < SEEDS:
         parser.error(f"--trials must be a positive multiple of {SEEDS}")
@@ -52,6 +53,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="emosweep-footprint-") as folder:
         figures = run(Path(folder), cells, seeds, args.trials_per_pass)
     args.out.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    if args.plot is not None:
+        plot(figures["driver_rss_mib_by_trials"], args.plot)
     for name, value in figures.items():
         print(f"{name:>36}: {value}")
     return 0 if figures["complete"] else 1
@@ -101,6 +104,7 @@ def figures(
     if rss_at(start) is not None and rss_at(total) is not None and total > start:
         growth = round(100 * (rss_at(total) - rss_at(start)) / (total - start), 2)
     readings = {done: _rounded(rss_at(done)) for done in sorted({early, start, total})}
+    curve = sorted({*range(early, total + 1, 50), total})
     return {
         "driver_exit_status": returncode,
         "trials_planned": total,
@@ -110,8 +114,26 @@ def figures(
         f"driver_rss_mib_growth_per_100_trials_from_{start}": growth,
         "driver_rss_mib_peak": round(max((mib for _, mib in memory), default=0.0), 1),
         "samples": len(memory),
+        # The first sample at every 50 trials finished: the curve of the figure.
+        "driver_rss_mib_by_trials": [[done, _rounded(rss_at(done))] for done in curve],
         "complete": returncode == 0 and completed == total,
     }
+
+
+def plot(curve: list[list[float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 3.2))
+    axes.plot([done for done, _ in curve], [mib for _, mib in curve], marker=".")
+    axes.set_xlabel("trials finished")
+    axes.set_ylabel("driver RSS (MiB)")
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
 
 
 def _rounded(value: float | None) -> float | None:

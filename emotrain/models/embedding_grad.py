@@ -7,7 +7,7 @@ zeroed (bench/embedding_grad.py measures it; docs/performance.md). Kept instead,
 is zeroed once; each
 step then zeroes only the rows the previous step wrote and adds its own rows, in the same order
 as torch's kernel (position by position), so the gradient, and training, are bit for bit the
-same (tests/test_embedding_grad.py).
+same (tests/emotrain/test_embedding_grad.py).
 
 The buffer becomes the weight's ``.grad`` when the step's backward reaches the lookup. Any
 other write into it (a gradient clipped in place, say) is seen from its version counter and

@@ -1,5 +1,5 @@
-"""Running a benchmark script of bench/ as a user runs it, for tests/test_benches.py and
-tests/test_bench_sweeps.py."""
+"""Running a benchmark script of bench/ as a user runs it, for tests/e2e/test_benches.py and
+tests/e2e/test_bench_sweeps.py."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 # What the scripts import; not benchmarks themselves.
 SHARED = {"contenders", "data_path", "encoders", "local_sweeps"}
-# The benchmarks that run sweeps on a local Ray (tests/test_bench_sweeps.py): the top-level
+# The benchmarks that run sweeps on a local Ray (tests/e2e/test_bench_sweeps.py): the top-level
 # keys their --smoke run's JSON must hold.
 SWEEPS: dict[str, set[str]] = {
     "driver_footprint": {"complete", "trials_completed", "driver_rss_mib_peak", "samples"},

@@ -1,7 +1,7 @@
 """Every benchmark in bench/ runs in the suite: its ``--smoke`` mode (the whole code path on a
 tiny encoder and the demo data) as a user runs the script, ``python bench/<name>.py --smoke
 --out F``; it must exit 0 and write its JSON. The sweep benchmarks' smoke runs are in
-tests/test_bench_sweeps.py. The GPU benchmarks without a CPU mode are import-checked
+tests/e2e/test_bench_sweeps.py. The GPU benchmarks without a CPU mode are import-checked
 (``--help``) here, and run briefly where there is a CUDA GPU."""
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from orchestrator.sweep import load_sweep
 
 pytestmark = pytest.mark.slow(minutes=2)  # on 2 CPUs: see conftest.py
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TABLES = ("trials", "epochs", "configs", "test_stage")
 # Runs orchestrator.run and fails if it imported Ray: a finished sweep must not start Ray.
 WITHOUT_RAY = (

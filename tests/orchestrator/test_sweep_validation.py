@@ -12,7 +12,7 @@ import yaml
 from emotrain.config_errors import ConfigError
 from orchestrator.sweep import load_sweep
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "sweeps" / "smoke.yaml"
 
 

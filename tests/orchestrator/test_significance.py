@@ -238,7 +238,7 @@ def _configs(keys: list[str] | str) -> pd.DataFrame:
 def test_the_committed_minilm_study_rerenders_with_too_few_seeds_everywhere(tmp_path: Path) -> None:
     """results/measured/minilm-semeval kept configs.parquet only (2 seeds): its report is rebuilt
     from the repository, every comparison says too few seeds, and none is higher or lower."""
-    folder = Path(__file__).parents[1] / "results" / "measured" / "minilm-semeval"
+    folder = Path(__file__).parents[2] / "results" / "measured" / "minilm-semeval"
     out = tmp_path / "report"
     assert report.main([str(folder), "--out", str(out)]) == 0
     table = pd.read_parquet(out / "significance.parquet")

@@ -31,7 +31,7 @@ from emotrain.emotions import SEMEVAL_EMOTIONS
 from orchestrator.run import main
 from orchestrator.sweep import load_sweep
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "sweeps" / "smoke.yaml"
 FUZZ = {
     "deadline": None,

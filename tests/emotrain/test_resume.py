@@ -25,7 +25,7 @@ def _config(semeval_root: Path) -> dict[str, Any]:
         "seed": 7,
         "threads": 1,
         "cache_dir": "off",
-        "device": "cpu",  # bit-identical resume is a CPU claim (tests/test_gpu.py: GPU)
+        "device": "cpu",  # bit-identical resume is a CPU claim (tests/emotrain/test_gpu.py: GPU)
     }
 
 

@@ -2,7 +2,7 @@
 English label rows and the edge rows: no present emotion, no absent one, a single present one,
 a single absent one, and an all-neutral batch.
 
-``paper`` is compared with tests/emorec_reference.py, a line-by-line transcription of the
+``paper`` is compared with tests/helpers/emorec_reference.py, a line-by-line transcription of the
 original implementation (gchochla/Demux-MEmo) written without reading this project's losses;
 ``pair_mean`` with the per-example loops below, written from its definition (the design
 document, "Losses")."""

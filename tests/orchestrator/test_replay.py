@@ -13,7 +13,7 @@ from orchestrator.replay import CellStudy
 from orchestrator.storage import StoredTrial
 from orchestrator.sweep import Cell, SearchSpec, load_sweep
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SPACE = {
     "loss.alpha": {"type": "float", "low": 0.05, "high": 0.5},
     "loss.weights": {"type": "categorical", "choices": ["one", "rho"]},

@@ -1,5 +1,5 @@
 """The analysis a researcher reads in the report, on a real finished smoke sweep (shared with
-test_orchestrator_report.py) given a baseline and a reference afterwards, as a user would:
+test_report.py) given a baseline and a reference afterwards, as a user would:
 ``orchestrator.run --set analysis.baseline=... --set analysis.reference=...`` runs nothing and
 rebuilds the tables. The significance numbers must equal an independent scipy computation from
 trials.parquet (2 seeds: too few for any verdict), a configuration compared with itself must
@@ -274,7 +274,7 @@ def test_a_bad_reference_file_is_one_line_naming_file_and_field(tmp_path: Path) 
 def test_a_bad_analysis_field_is_one_line_naming_it(
     analysis: dict[str, object], expected: str, tmp_path: Path
 ) -> None:
-    spec = yaml.safe_load((Path(__file__).parents[1] / "sweeps" / "smoke.yaml").read_text())
+    spec = yaml.safe_load((Path(__file__).parents[2] / "sweeps" / "smoke.yaml").read_text())
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(spec | {"analysis": analysis}))
     with pytest.raises(ConfigError) as caught:

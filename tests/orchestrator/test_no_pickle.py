@@ -34,7 +34,7 @@ from emotrain.train_state import LATEST, load_state
 
 pytestmark = pytest.mark.slow(minutes=1)  # on 2 CPUs: see conftest.py
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # Every name under which Ray leaves a pickle in a results folder (or might), per level.
 EXPERIMENT_PICKLES = ["tuner.pkl", "experiment_state-2026-01-01_00-00-00.pkl",
                       "trainable.pkl", "searcher-state-2026-01-01_00-00-00.pkl",

@@ -38,7 +38,7 @@ from orchestrator.sweep import load_sweep
 
 pytestmark = pytest.mark.slow(minutes=1.2)  # on 2 CPUs: see conftest.py
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WITHOUT_RAY = (
     "import sys; from orchestrator.run import main; code = main(sys.argv[1:]); "
     "assert 'ray' not in sys.modules, 'Ray was imported'; sys.exit(code)"

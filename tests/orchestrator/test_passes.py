@@ -26,7 +26,7 @@ from orchestrator.sweep import load_sweep
 
 pytestmark = pytest.mark.slow(minutes=2)  # on 2 CPUs: see conftest.py
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _sweep(tmp_path: Path, **changes: object) -> Path:

@@ -1,6 +1,6 @@
 """The benchmarks that run sweeps through ``orchestrator.run`` on a local Ray: each one's
 ``--smoke`` run (a couple of tiny trials) exits 0, writes its JSON, and every trial completed.
-Apart from tests/test_benches.py so that the two files run on the suite's two workers."""
+Apart from tests/e2e/test_benches.py so that the two files run on the suite's two workers."""
 
 from __future__ import annotations
 

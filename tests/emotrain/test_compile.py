@@ -1,6 +1,6 @@
 """``optim.compile``: compiled training matches eager training, keeps the model's own weights,
 and refuses CUDA graphs without CUDA; batches padded to a fixed length. Compiled data-parallel
-training: tests/test_distributed.py."""
+training: tests/emotrain/test_distributed.py."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from orchestrator.sweep import SweepSpec
 
 pytestmark = pytest.mark.slow(minutes=15)  # on 2 CPUs: see conftest.py
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 LINKED = ("sweeps", "bench", "cluster", "emotrain", "orchestrator", "Makefile", "pyproject.toml")
 RUN = "python -m orchestrator.run"

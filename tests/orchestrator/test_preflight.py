@@ -12,7 +12,7 @@ import yaml
 
 from orchestrator.run import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "sweeps" / "smoke.yaml"
 WITHOUT_RAY = (
     "import sys; from orchestrator.run import main; code = main(sys.argv[1:]); "

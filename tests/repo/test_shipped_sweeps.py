@@ -27,7 +27,7 @@ from orchestrator.sweep import load_sweep
 
 pytestmark = pytest.mark.slow(minutes=8)  # on 2 CPUs: see conftest.py
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SWEEPS = sorted(
     path
     for path in (REPO / "sweeps").rglob("*.yaml")
@@ -227,7 +227,7 @@ def test_smoke_run(path: Path, data_root: Path, workdir: Path, smoke_runs: dict[
     assert sorted(trials["stage"].unique()) == stages
 
 
-# The walkthrough (docs/walkthrough.md; tests/test_docs.py runs the page itself), on a smoke run.
+# The walkthrough (docs/walkthrough.md; test_docs.py runs the page itself), on a smoke run.
 READ_TABLES = """
 import pandas as pd
 configs = pd.read_parquet("results/correlation-spanish-smoke/configs.parquet")

@@ -13,7 +13,7 @@ from orchestrator.layers import seeds_override, set_override, storage_override
 from orchestrator.run import main
 from orchestrator.sweep import load_sweep
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "sweeps" / "smoke.yaml"
 
 

@@ -20,7 +20,7 @@ from emotrain.eval_targets import cluster_problem, eval_targets
 from orchestrator import run
 
 EKMAN = ("anger", "disgust", "fear", "joy", "sadness", "surprise")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _config(semeval: Path, target: dict[str, Any], clusters: Path | None, **transfer: Any) -> dict:

@@ -44,8 +44,8 @@ def _config(optim: dict[str, object] | None = None, **sections: object) -> dict[
     "option",
     # Each speed option set against its default (the first is opt-in, the others on).
     [{"optim": {"group_by_length": True}}, {"optim": {"fused": False}},
-     {"model": {"top_layer_on_prompt": False}},  # tests/test_prompt_top.py: its other checks
-     {"model": {"fast_dropout": False}},  # tests/test_fast_dropout.py: its other checks
+     {"model": {"top_layer_on_prompt": False}},  # test_prompt_top.py: its other checks
+     {"model": {"fast_dropout": False}},  # test_fast_dropout.py: its other checks
      {"model": {"kind": "memo", "memo_head": "mlm", "fast_dropout": False}}],
 )  # fmt: skip
 def test_speed_options_train_reproducibly_under_their_own_key(option: dict[str, dict]) -> None:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from ray.autoscaler._private.util import prepare_config, validate_config
 
-CLUSTER = Path(__file__).resolve().parents[1] / "cluster"
+CLUSTER = Path(__file__).resolve().parents[2] / "cluster"
 # Ray launcher files; a Kubernetes manifest (apiVersion, kind) is checked below.
 CLUSTER_FILES = sorted(
     path for path in CLUSTER.glob("*.yaml") if "apiVersion" not in yaml.safe_load(path.read_text())

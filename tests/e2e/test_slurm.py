@@ -27,7 +27,7 @@ from local_ports import free_port
 
 pytestmark = pytest.mark.slow(minutes=2)  # on 2 CPUs: see conftest.py
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DAEMONS = ("slurmctld", "slurmd", "munged")
 SLURM_CONF = """\
 ClusterName=emosweep-test

@@ -27,7 +27,7 @@ from orchestrator import aggregate, run
 
 pytestmark = pytest.mark.slow(minutes=1.2)  # on 2 CPUs: see conftest.py
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TABLES = ("trials", "epochs", "configs")
 # Runs orchestrator.run and fails if it imported Ray: a finished sweep must not start Ray.
 WITHOUT_RAY = (
