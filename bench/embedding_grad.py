@@ -1,5 +1,5 @@
 """The word embeddings' backward inside ``emotrain.train``: torch's dense gradient against the
-kept one (emotrain/models/embedding_grad.py), side by side in one process.
+kept one (emotrain/speed/embedding_grad.py), side by side in one process.
 
 The same MiniLM Demux training as ``bench/trainer_throughput.py``'s ``emotrain, fast`` (all
 four speed options, batch 32, 2 threads), on the first ``--examples`` SemEval English training

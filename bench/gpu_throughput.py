@@ -47,7 +47,6 @@ import torch
 from data_path import add_data_argument
 from encoders import BERT_BASE
 
-from emotrain.compilation import CompileMode, begin_step, compiled, padded_length
 from emotrain.config import TrainConfig
 from emotrain.data.batches import batch_rows, collate
 from emotrain.data.loading import load_splits
@@ -57,6 +56,7 @@ from emotrain.divergence import DivergenceWatch
 from emotrain.emotion_sets import scored_split
 from emotrain.losses import Objective
 from emotrain.models.factory import build_model
+from emotrain.speed.compile import CompileMode, begin_step, compiled, padded_length
 from emotrain.training import build_optimizer, seed_everything, training_set
 
 H100_BF16_DENSE_TFLOPS = 989.4

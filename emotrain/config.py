@@ -11,7 +11,8 @@ from pydantic import Field, model_validator
 
 from emotrain.choices import CompileMode, DeviceChoice, Precision
 from emotrain.data.config import DataConfig
-from emotrain.emotions import SEMEVAL_EMOTIONS, name_list_problem
+from emotrain.data.readers import dataset_reader
+from emotrain.emotions import name_list_problem
 from emotrain.losses.config import LossConfig
 from emotrain.models.config import ModelConfig
 from emotrain.section import Section
@@ -157,15 +158,16 @@ class TrainConfig(Section):
         excluded = self.transfer.exclude_emotions
         if excluded and (problem := name_list_problem(excluded)):
             raise ValueError(f"transfer.exclude_emotions: {problem}")
-        # Other datasets' emotions come from their files: train checks those when it reads them.
-        if self.data.dataset != "semeval":
+        # Most datasets' emotions come from their files: train checks those when it reads them.
+        reader = dataset_reader(self.data.dataset)
+        if reader.emotions is None:
             return self
-        if unknown := [name for name in excluded if name not in SEMEVAL_EMOTIONS]:
+        if unknown := [name for name in excluded if name not in reader.emotions]:
             raise ValueError(
-                f"transfer.exclude_emotions: unknown emotion {', '.join(unknown)}; SemEval's are "
-                f"{', '.join(SEMEVAL_EMOTIONS)}"
+                f"transfer.exclude_emotions: unknown emotion {', '.join(unknown)}; "
+                f"{reader.title}'s are {', '.join(reader.emotions)}"
             )
-        if set(excluded) == set(SEMEVAL_EMOTIONS):
+        if set(excluded) == set(reader.emotions):
             raise ValueError("transfer.exclude_emotions: every emotion is excluded")
         return self
 

@@ -111,7 +111,7 @@ def _union_problem(siblings: list[ErrorDetails], more: int) -> Problem:
     return Problem(_plain(candidates[0]), f"Input should be {listed}", more)
 
 
-def describe(
+def describe_validation_error(
     error: ValidationError,
     source: str | Path,
     prefix: str = "",

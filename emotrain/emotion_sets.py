@@ -17,8 +17,8 @@ from transformers import PreTrainedTokenizerBase
 
 from emotrain.config import TrainConfig
 from emotrain.data.batches import EncodedSplit, encode_pairs
-from emotrain.data.semeval import EmotionData
 from emotrain.data.token_cache import cache_key, cached_split
+from emotrain.data.types import EmotionData
 from emotrain.emotions import Language
 from emotrain.models.memo import encode_memo, memo_inputs, memo_template
 from emotrain.models.prompt import EmotionPrompt, pooling_matrix

@@ -16,11 +16,11 @@ from emotrain.config import TrainConfig
 from emotrain.config_errors import ConfigError
 from emotrain.data.clusters import cluster_labels, read_clusters
 from emotrain.data.config import DataConfig
-from emotrain.data.goemotions import read_emotion_names
 from emotrain.data.loading import load_splits
-from emotrain.data.semeval import DataFileError, EmotionData
+from emotrain.data.readers import dataset_reader
+from emotrain.data.types import DataFileError, EmotionData
 from emotrain.emotion_sets import EmotionSet
-from emotrain.emotions import SEMEVAL_EMOTIONS, Language, emotion_word
+from emotrain.emotions import Language
 
 SCORED = ("dev", "test")
 
@@ -61,7 +61,7 @@ def cluster_problem(cfg: TrainConfig) -> str | None:
     target = cfg.transfer.eval_data or cfg.data
     try:
         members = {m for group in read_clusters(clusters).values() for m in group}
-        known = _known_emotions(target)
+        known = dataset_reader(target.dataset).known_emotions(target)
     except DataFileError as err:
         return str(err)
     if known is None or not (unknown := sorted(members - set(known))):
@@ -71,10 +71,9 @@ def cluster_problem(cfg: TrainConfig) -> str | None:
 
 
 def emotion_words(data: DataConfig, emotions: Sequence[str]) -> list[str]:
-    """SemEval's English names in the prompt language; other datasets' names are their words."""
-    if data.dataset != "semeval":
-        return list(emotions)
-    return [emotion_word(e, data.prompt_language) for e in emotions]
+    """The emotions' words in the prompt: SemEval's English names in the prompt language; other
+    datasets' names are their words."""
+    return dataset_reader(data.dataset).prompt_words(data, emotions)
 
 
 def _target(data: DataConfig, split: EmotionData, clusters: Path | None, field: str) -> EvalTarget:
@@ -89,11 +88,3 @@ def _target(data: DataConfig, split: EmotionData, clusters: Path | None, field: 
         raise ConfigError(f"transfer.eval_clusters: {clusters}: scoring {field}: {err}") from None
     words = tuple(tuple(emotion_words(data, members)) for members in groups.values())
     return EvalTarget(EmotionSet(tuple(groups), words), relabelled, language)
-
-
-def _known_emotions(data: DataConfig) -> tuple[str, ...] | None:
-    if data.dataset == "semeval":
-        return SEMEVAL_EMOTIONS
-    if data.dataset == "goemotions" and data.root is not None:
-        return read_emotion_names(Path(data.root) / "emotions.txt")[:-1]  # neutral: no column
-    return tuple(data.emotions) if data.emotions else None

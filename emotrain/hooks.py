@@ -28,7 +28,7 @@ class TrainHooks:
       the training loop (each one before its ``report``), then ``"best_dev"`` (dev again, with
       the best weights restored; not in the protocol's second stage) and ``"test"`` after it.
     - ``torch_embedding_grad``: train with torch's own gradient for the word embeddings rather
-      than the one kept in a buffer on the CPU (emotrain/models/embedding_grad.py). The two are
+      than the one kept in a buffer on the CPU (emotrain/speed/embedding_grad.py). The two are
       the same bit for bit; only their speed differs, which is what a benchmark compares.
     """
 

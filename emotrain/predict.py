@@ -18,7 +18,7 @@ import numpy as np
 from emotrain.checkpoint import TrainedModel, load_model
 from emotrain.config import TrainConfig
 from emotrain.data.preprocess import preprocess_many
-from emotrain.data.semeval import EmotionData
+from emotrain.data.types import EmotionData
 from emotrain.emotion_sets import EmotionSet, scored_split
 from emotrain.emotions import name_list_problem
 from emotrain.inference import probabilities

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,30 +19,29 @@ from typing import Any
 import numpy as np
 import torch
 from pydantic import BaseModel
-from transformers import get_linear_schedule_with_warmup
+from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
 from emotrain.checkpoint import save_model
-from emotrain.compilation import begin_step, check_compile, compiled, padded_length
 from emotrain.config import EvalConfig, OptimConfig, TrainConfig
 from emotrain.cost import CostMeter, RunCost
 from emotrain.data.batches import batch_rows, collate
 from emotrain.data.loading import load_splits
 from emotrain.data.sampling import epoch_order, length_grouped
-from emotrain.data.semeval import EmotionData
 from emotrain.data.token_cache import default_cache_dir
+from emotrain.data.types import EmotionData
 from emotrain.device import Precision, check_precision, forward_precision, to_device
 from emotrain.distributed import Workers
 from emotrain.divergence import DivergenceWatch
 from emotrain.emotion_sets import EmotionSet, ScoredSplit, freeze_rows, scored_split
-from emotrain.emotions import Language
-from emotrain.eval_targets import emotion_words, eval_targets
+from emotrain.eval_targets import EvalTarget, emotion_words, eval_targets
 from emotrain.hooks import TrainHooks
 from emotrain.inference import probabilities
 from emotrain.losses import Objective
 from emotrain.metrics import multilabel_metrics
-from emotrain.models.embedding_grad import keep_embedding_grad
 from emotrain.models.factory import build_model
 from emotrain.models.memo import memo_template
+from emotrain.speed.compile import begin_step, check_compile, compiled, padded_length
+from emotrain.speed.embedding_grad import keep_embedding_grad
 from emotrain.train_state import TrainingState, load_state, save_state
 
 Report = Callable[[dict[str, float]], None]
@@ -98,105 +97,60 @@ def train(
     cfg = TrainConfig.model_validate(config)
     hooks = hooks or TrainHooks()
     meter = CostMeter()
-    if cfg.threads is not None:
-        torch.set_num_threads(cfg.threads)
-    workers = Workers.current(cfg.device)  # first: a wrong device fails before any work
-    check_precision(cfg.optim.precision, workers.device)
-    check_compile(cfg.optim.compile, workers.device)
-    seed_everything(cfg.seed)
+    workers = start_run(cfg)
 
-    data = load_splits(cfg.data, cache_dir=_cache_dir(cfg, "data"))
-    if cfg.stage == "test":  # the protocol's second stage: dev becomes training data
-        data["train"] = data["train"].concat(data["dev"])
+    # The data: what training scores, and what dev and test are scored on.
+    data = load_data(cfg)
     train_set = training_set(cfg, data["train"].emotions)
     train_data = data["train"].select(train_set.names)
     targets = eval_targets(cfg, data)
-    template = memo_template(cfg.data.prompt_language, cfg.model.template)
-    corpus = [*train_data.texts, template, *(w for t in targets.values() for w in t.prompt_words)]
-    model, tokenizer = build_model(cfg.model, corpus, len(train_set.names))
-    model.to(workers.device)  # initialised on the CPU: the same start on every device
-    cpu_alone = workers.device.type == "cpu" and not workers.parallel
-    if cpu_alone and cfg.optim.compile == "off" and not hooks.torch_embedding_grad:
-        keep_embedding_grad(model, model.encoder.get_input_embeddings())  # the same numbers
 
-    def scored(
-        emotion_set: EmotionSet, split: EmotionData, language: Language | None = None
-    ) -> ScoredSplit:
-        return scored_split(cfg, tokenizer, emotion_set, split, _cache_dir(cfg, "splits"), language)
-
-    train_split = scored(train_set, train_data)
-    train_inputs = to_device(train_split.model_inputs, workers.device)
-    eval_splits = {name: scored(t.emotions, t.data, t.language) for name, t in targets.items()}
-    restore_frozen = _frozen_embeddings(cfg, model, [train_split, *eval_splits.values()])
-    objective = Objective.build(cfg.loss, train_data.labels, train_set.names).to(workers.device)
-    steps_per_epoch = -(-len(train_split.split) // cfg.optim.batch_size)
-    cuda = workers.device.type == "cuda"
-    fused = cuda or cfg.optim.fused
-    optimizer, scheduler = build_optimizer(model, cfg.optim, steps_per_epoch, fused=fused)
+    # The model, seeded, and the splits tokenized for it.
+    model, tokenizer = build_run_model(cfg, workers, hooks, train_data, targets)
+    cache = _cache_dir(cfg, "splits")
+    train_split = scored_split(cfg, tokenizer, train_set, train_data, cache)
+    eval_splits = {
+        name: scored_split(cfg, tokenizer, target.emotions, target.data, cache, target.language)
+        for name, target in targets.items()
+    }
+    # The training step, the scorer, the generator of the batch order, the evaluation records
+    # (best weights, patience) and when the state is saved; a saved state resumes them.
+    step = TrainStep.build(cfg, model, workers, train_data, train_split, [*eval_splits.values()])
+    scores = Scorer(model, cfg, hooks)
     shuffle = torch.Generator().manual_seed(cfg.seed)
-    train_size = len(train_split.split)
-
-    net = workers.wrap(model)  # DDP when torch.distributed is initialised, else the model
-    # An epoch's short last batch runs eager: one more shape would mean one more compilation.
-    fast = compiled(net, cfg.optim.compile, _graph_key(cfg))
-    length = padded_length(cfg.optim.compile, cfg.model.max_length)
     tracker = _Tracker(cfg, workers)
-    divergence = DivergenceWatch(workers.device, workers.parallel)
+    saver = StateSaver(state_dir, save_last_epoch, workers.main, cfg.optim.max_epochs)
+    resume(state_dir, model, step, shuffle, tracker)
 
-    def scores(name: str, split: ScoredSplit) -> dict[str, float]:
-        with hooks.evaluation(name, len(split.split)):
-            return evaluate(model, split, cfg.eval, cfg.optim.precision)
-
-    resumed = load_state(state_dir)
-    if resumed is not None:
-        model.load_state_dict(resumed.model)
-        optimizer.load_state_dict(resumed.optimizer)
-        scheduler.load_state_dict(resumed.scheduler)
-        shuffle.set_state(resumed.shuffle)
-        tracker.restore(resumed.progress, resumed.best)
+    # The epochs: a step per batch, and at each evaluation point dev scored, the state saved and
+    # the metrics reported, until the epochs run out or dev stops improving.
     hooks.loop_started()
     started = time.perf_counter()
     for epoch in range(tracker.epochs_run + 1, cfg.optim.max_epochs + 1):
-        net.train()
-        order = epoch_order(train_size, shuffle, train_data.languages, cfg.data.language_alpha)
-        if cfg.optim.group_by_length:
-            order = length_grouped(order, train_split.split.lengths, cfg.optim.batch_size, shuffle)
-        for step, rows in enumerate(batch_rows(train_size, cfg.optim.batch_size, order), 1):
-            mine, weight = workers.shard(rows)
-            begin_step(cfg.optim.compile)
-            batch = to_device(collate(train_split.split, mine, length), workers.device)
-            labels = batch.pop("labels")
-            forward = fast if len(rows) == cfg.optim.batch_size else net
-            with forward_precision(workers.device, cfg.optim.precision):
-                output = forward(**batch, **train_inputs)
-            loss = objective(output.logits, labels, output.emotion_states)
-            divergence.watch(loss, epoch, step)
-            optimizer.zero_grad(set_to_none=True)
-            (loss * weight).backward()
-            optimizer.step()
-            scheduler.step()
-            restore_frozen()
-            tracker.add_loss(loss.detach(), len(labels) if weight else 0)
-            epoch_end = step == steps_per_epoch
+        step.net.train()
+        batches = epoch_batches(cfg, train_split, train_data.languages, shuffle)
+        for number, rows in enumerate(batches, 1):
+            tracker.add_loss(*step(rows, epoch, number))
+            epoch_end = number == step.steps_per_epoch
             if tracker.due(epoch_end, last=epoch_end and epoch == cfg.optim.max_epochs):
-                divergence.check()  # before the diverged weights are evaluated or saved
+                step.divergence.check()  # before the diverged weights are evaluated or saved
                 dev = scores("dev", eval_splits["dev"]) if cfg.stage == "dev" else {}
                 metrics = tracker.record(epoch, dev, model)
-                wanted = save_last_epoch or epoch < cfg.optim.max_epochs
-                if epoch_end and state_dir is not None and workers.main and wanted:
-                    save_state(state_dir, tracker.state(model, optimizer, scheduler, shuffle))
+                if saver.due(epoch, epoch_end):
+                    saver.save(tracker.state(model, step.optimizer, step.scheduler, shuffle))
                 if report is not None:  # on every rank: Ray Train's report is a barrier
                     report(metrics)
-                net.train()
+                step.net.train()
             if tracker.should_stop():
                 break
         tracker.epochs_run = epoch
         if tracker.should_stop():
             break
-    divergence.check()  # steps after the last evaluation
+    step.divergence.check()  # steps after the last evaluation
     seconds = time.perf_counter() - started
-    best, history = tracker.best, tracker.history
 
+    # The best weights: restored, saved, and scored on dev and test.
+    best = tracker.best
     if best is not None:
         model.load_state_dict(best.state)
     if cfg.output_dir is not None and workers.main:
@@ -212,11 +166,187 @@ def train(
         stopped_early=tracker.epochs_run < cfg.optim.max_epochs,
         best_dev=best_dev,
         test=test,
-        history=history,
+        history=tracker.history,
         train_seconds=seconds,
         train_examples_per_second=tracker.examples_seen / seconds,
         cost=meter.measure(),  # after the final evaluations: they belong to the run's cost
     )
+
+
+def start_run(cfg: TrainConfig) -> Workers:
+    """This process's device and rank, checked first (a wrong device, precision or compile
+    mode fails before any work), its thread count, and every random generator seeded."""
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    workers = Workers.current(cfg.device)
+    check_precision(cfg.optim.precision, workers.device)
+    check_compile(cfg.optim.compile, workers.device)
+    seed_everything(cfg.seed)
+    return workers
+
+
+def load_data(cfg: TrainConfig) -> dict[str, EmotionData]:
+    """Train, dev and test; in the protocol's second stage dev becomes training data."""
+    data = load_splits(cfg.data, cache_dir=_cache_dir(cfg, "data"))
+    if cfg.stage == "test":
+        data["train"] = data["train"].concat(data["dev"])
+    return data
+
+
+def build_run_model(
+    cfg: TrainConfig,
+    workers: Workers,
+    hooks: TrainHooks,
+    train_data: EmotionData,
+    targets: Mapping[str, EvalTarget],
+) -> tuple[torch.nn.Module, PreTrainedTokenizerBase]:
+    """The model and its tokenizer (a tiny encoder's is built from every text and prompt word
+    the run will see), initialised on the CPU, so every device starts from the same weights,
+    then moved to the run's device. Alone on the CPU and eager, the word embeddings' gradient
+    is kept in one buffer (emotrain/speed/embedding_grad.py): the same numbers, faster."""
+    template = memo_template(cfg.data.prompt_language, cfg.model.template)
+    prompts = (word for target in targets.values() for word in target.prompt_words)
+    corpus = [*train_data.texts, template, *prompts]
+    model, tokenizer = build_model(cfg.model, corpus, len(train_data.emotions))
+    model.to(workers.device)
+    cpu_alone = workers.device.type == "cpu" and not workers.parallel
+    if cpu_alone and cfg.optim.compile == "off" and not hooks.torch_embedding_grad:
+        keep_embedding_grad(model, model.encoder.get_input_embeddings())
+    return model, tokenizer
+
+
+@dataclass
+class TrainStep:
+    """One optimiser step on this process's share of a global batch: the forward compiled or
+    eager, under the configured precision, the loss watched for divergence, AdamW and its
+    schedule, and the frozen embedding rows put back."""
+
+    cfg: TrainConfig
+    workers: Workers
+    split: ScoredSplit
+    inputs: dict[str, Any]  # what every forward pass reads beside the batch (the prompt)
+    net: torch.nn.Module  # the model, or its DDP wrapper
+    fast: Callable[..., Any]  # ``net`` compiled (or ``net`` itself)
+    length: int | None  # what every batch is padded to (None: its longest row)
+    objective: Objective
+    optimizer: torch.optim.AdamW
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    restore_frozen: Callable[[], None]
+    divergence: DivergenceWatch
+    steps_per_epoch: int
+
+    @classmethod
+    def build(
+        cls,
+        cfg: TrainConfig,
+        model: torch.nn.Module,
+        workers: Workers,
+        data: EmotionData,
+        split: ScoredSplit,
+        eval_splits: list[ScoredSplit],
+    ) -> TrainStep:
+        """The step training ``split`` (``data`` encoded); ``eval_splits`` only tell which
+        emotion embeddings are frozen (``transfer.freeze_emotion_embeddings``)."""
+        device = workers.device
+        inputs = to_device(split.model_inputs, device)
+        restore_frozen = _frozen_embeddings(cfg, model, [split, *eval_splits])
+        objective = Objective.build(cfg.loss, data.labels, data.emotions).to(device)
+        steps_per_epoch = -(-len(split.split) // cfg.optim.batch_size)
+        fused = device.type == "cuda" or cfg.optim.fused
+        optimizer, scheduler = build_optimizer(model, cfg.optim, steps_per_epoch, fused=fused)
+        net = workers.wrap(model)  # DDP when torch.distributed is initialised, else the model
+        return cls(
+            cfg, workers, split, inputs, net,
+            fast=compiled(net, cfg.optim.compile, _graph_key(cfg)),
+            length=padded_length(cfg.optim.compile, cfg.model.max_length),
+            objective=objective, optimizer=optimizer, scheduler=scheduler,
+            restore_frozen=restore_frozen,
+            divergence=DivergenceWatch(device, workers.parallel),
+            steps_per_epoch=steps_per_epoch,
+        )  # fmt: skip
+
+    def __call__(self, rows: list[int], epoch: int, step: int) -> tuple[torch.Tensor, int]:
+        """Train on the global batch ``rows``; this rank's loss and its number of examples."""
+        mine, weight = self.workers.shard(rows)
+        compile_mode, precision = self.cfg.optim.compile, self.cfg.optim.precision
+        begin_step(compile_mode)
+        batch = to_device(collate(self.split.split, mine, self.length), self.workers.device)
+        labels = batch.pop("labels")
+        # An epoch's short last batch runs eager: one more shape would mean one more compilation.
+        forward = self.fast if len(rows) == self.cfg.optim.batch_size else self.net
+        with forward_precision(self.workers.device, precision):
+            output = forward(**batch, **self.inputs)
+        loss = self.objective(output.logits, labels, output.emotion_states)
+        self.divergence.watch(loss, epoch, step)
+        self.optimizer.zero_grad(set_to_none=True)
+        (loss * weight).backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        self.restore_frozen()
+        return loss.detach(), len(labels) if weight else 0
+
+
+def epoch_batches(
+    cfg: TrainConfig, split: ScoredSplit, languages: list[str] | None, shuffle: torch.Generator
+) -> Iterator[list[int]]:
+    """An epoch's global batches of rows: shuffled (per language with multilingual data), and
+    grouped by length if asked."""
+    size = len(split.split)
+    order = epoch_order(size, shuffle, languages, cfg.data.language_alpha)
+    if cfg.optim.group_by_length:
+        order = length_grouped(order, split.split.lengths, cfg.optim.batch_size, shuffle)
+    return iter(batch_rows(size, cfg.optim.batch_size, order))
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A split's metrics with the model as it is now, inside the ``evaluation`` hook."""
+
+    model: torch.nn.Module
+    cfg: TrainConfig
+    hooks: TrainHooks
+
+    def __call__(self, name: str, split: ScoredSplit) -> dict[str, float]:
+        with self.hooks.evaluation(name, len(split.split)):
+            return evaluate(self.model, split, self.cfg.eval, self.cfg.optim.precision)
+
+
+@dataclass(frozen=True)
+class StateSaver:
+    """The training state saved at each epoch's end, by the main process only, into ``folder``
+    if there is one; after the last epoch only if ``last_epoch``."""
+
+    folder: Path | None
+    last_epoch: bool
+    main: bool
+    max_epochs: int
+
+    def due(self, epoch: int, epoch_end: bool) -> bool:
+        wanted = self.last_epoch or epoch < self.max_epochs
+        return epoch_end and self.folder is not None and self.main and wanted
+
+    def save(self, state: TrainingState) -> None:
+        assert self.folder is not None  # due() said so
+        save_state(self.folder, state)
+
+
+def resume(
+    folder: Path | None,
+    model: torch.nn.Module,
+    step: TrainStep,
+    shuffle: torch.Generator,
+    tracker: _Tracker,
+) -> None:
+    """Continue from the state saved in ``folder``, if there is one: the weights, the optimizer,
+    the schedule, the shuffling generator and the evaluation records."""
+    resumed = load_state(folder)
+    if resumed is None:
+        return
+    model.load_state_dict(resumed.model)
+    step.optimizer.load_state_dict(resumed.optimizer)
+    step.scheduler.load_state_dict(resumed.scheduler)
+    shuffle.set_state(resumed.shuffle)
+    tracker.restore(resumed.progress, resumed.best)
 
 
 def training_set(cfg: TrainConfig, emotions: tuple[str, ...]) -> EmotionSet:

@@ -24,7 +24,7 @@ COMMANDS = {
     "run": Command("orchestrator.run", "run a sweep file on Ray Tune (local or a cluster)"),
     "report": Command("orchestrator.report", "write an experiment's report (Markdown, HTML)"),
     "aggregate": Command("orchestrator.aggregate", "rebuild an experiment's Parquet tables"),
-    "train": Command("emotrain.train", "train one model from a training config"),
+    "train": Command("emotrain.cli", "train one model from a training config"),
     "predict": Command("emotrain.predict", "score texts with a saved model"),
 }
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from emotrain.config import TrainConfig
 from emotrain.data.config import DataConfig
 from emotrain.data.loading import SPLITS, unreadable_files
-from emotrain.data.semeval import Split
+from emotrain.data.types import Split
 from emotrain.eval_targets import cluster_problem
 from orchestrator.layers import FieldPath
 from orchestrator.sweep import Cell, Scalar, Sweep

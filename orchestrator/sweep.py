@@ -338,7 +338,7 @@ class SweepSpec(_Strict):
         if "output_dir" in keys:  # every trial would write its model into that one folder
             raise ValueError(
                 "output_dir: a sweep keeps each trial's checkpoint, not a model folder; "
-                "retrain the chosen configuration with `python -m emotrain.train` to save one"
+                "retrain the chosen configuration with `python -m emotrain` to save one"
             )
         return value
 

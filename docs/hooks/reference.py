@@ -97,7 +97,7 @@ def pages() -> dict[str, str]:
         "reference/training.md": render(
             TrainConfig,
             "Training configuration reference",
-            "Every option of `emotrain.config.TrainConfig`, as `python -m emotrain.train "
+            "Every option of `emotrain.config.TrainConfig`, as `python -m emotrain "
             "--config run.yaml` and a sweep file's `base` take it, generated from the code's "
             "field descriptions. Nested options are written with dots (`loss.alpha`). "
             "See [Training](../training.md).",

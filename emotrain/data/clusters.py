@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from emotrain.data.semeval import DataFileError, EmotionData, read_text
+from emotrain.data.types import DataFileError, EmotionData, read_text
 
 Clusters = dict[str, list[str]]
 

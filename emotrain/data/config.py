@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import Self
 
 from pydantic import Field, model_validator
 
 from emotrain.data.preprocess import PreprocessConfig
-from emotrain.data.semeval import SemEvalLanguage, Split
-from emotrain.emotions import name_list_problem
+from emotrain.data.readers import READERS, Dataset, dataset_reader
+from emotrain.data.semeval import SemEvalLanguage
+from emotrain.data.types import Split
 from emotrain.section import Section
-
-Dataset = Literal["semeval", "goemotions", "table"]
-
-TABLE_FILES = ("train_file", "dev_file", "test_file")
-TABLE_ONLY = (*TABLE_FILES, "text_column", "id_column", "labels_column", "emotions", "delimiter")
 
 
 class DataConfig(Section):
@@ -112,15 +108,6 @@ class DataConfig(Section):
     def development_languages(self) -> list[SemEvalLanguage]:
         return list(self.dev_languages) if self.dev_languages else self.scored_languages
 
-    def semeval_files(self, split: Split) -> list[tuple[SemEvalLanguage, Split]]:
-        """The (language, file) pairs whose SemEval files make up ``split``."""
-        if not self.multilingual:
-            return [(self.language, split)]
-        languages = {"train": self.train_languages, "dev": self.development_languages}
-        chosen = languages.get(split, self.scored_languages)
-        files = self.test_splits if split == "test" else [split]
-        return [(language, file) for language in chosen for file in files]
-
     @property
     def multilingual(self) -> bool:
         languages = {*self.train_languages, *self.development_languages, *self.scored_languages}
@@ -133,61 +120,10 @@ class DataConfig(Section):
 
     @model_validator(mode="after")
     def _fields_fit_the_dataset(self) -> Self:
-        if self.dataset == "goemotions" and self.root is None:
-            raise ValueError(
-                "root is required for dataset goemotions (the folder holding train.tsv, dev.tsv, "
-                "test.tsv and emotions.txt)"
-            )
-        demo = self.dataset == "semeval" and self.root is None
-        if demo and (self.multilingual or self.language != "english"):
-            raise ValueError("root: the demo data (root null) is English only; give a SemEval root")
-        if self.dataset != "semeval" and (
-            self.languages or self.eval_languages or self.dev_languages
-        ):
-            raise ValueError(
-                "languages, eval_languages and dev_languages apply to dataset semeval only"
-            )
-        self._check_test_splits()
-        for field in ("languages", "eval_languages", "dev_languages", "test_splits"):
-            chosen = getattr(self, field) or []
-            if len(set(chosen)) != len(chosen):
-                raise ValueError(f"{field}: a language is listed twice")
-        if self.dataset == "table":
-            self._check_table()
-        else:
-            self._check_no_table_fields()
+        """The chosen dataset's own rules, then none of the other datasets' options set."""
+        chosen = dataset_reader(self.dataset)
+        chosen.check_config(self)
+        for reader in READERS.values():
+            if reader is not chosen and (problem := reader.misplaced_options(self)):
+                raise ValueError(problem)
         return self
-
-    def _check_test_splits(self) -> None:
-        if self.test_splits == ["test"]:
-            return
-        if self.dataset != "semeval":
-            raise ValueError("test_splits applies to dataset semeval only")
-        seen = {*self.train_languages, *self.development_languages}
-        if self.eval_languages is None or seen & set(self.eval_languages):
-            raise ValueError(
-                "test_splits: scoring train or dev files is only for zero-shot target languages: "
-                "set eval_languages to languages that are neither in languages nor in "
-                "dev_languages"
-            )
-
-    def _check_table(self) -> None:
-        missing = [name for name in TABLE_FILES if getattr(self, name) is None]
-        if missing:
-            verb = "is" if len(missing) == 1 else "are"
-            raise ValueError(f"{', '.join(missing)} {verb} required for dataset table")
-        if self.root is not None:
-            raise ValueError(
-                "root is not used by dataset table; give train_file, dev_file, test_file"
-            )
-        if self.emotions is not None and (problem := name_list_problem(self.emotions)):
-            raise ValueError(f"emotions: {problem}")
-        if self.labels_column is not None and self.labels_column == self.text_column:
-            raise ValueError("labels_column and text_column name the same column")
-
-    def _check_no_table_fields(self) -> None:
-        # Compared with the defaults (not fields_set) so a dumped config validates again.
-        defaults = DataConfig.model_fields
-        for name in TABLE_ONLY:
-            if getattr(self, name) != defaults[name].default:
-                raise ValueError(f"{name} only applies to dataset table, not {self.dataset}")

@@ -3,7 +3,8 @@
 Each split file is a headerless TSV: text, comma-separated label ids, comment id. Ids index
 ``emotions.txt`` (28 names, the last ``neutral``). Neutral is dropped as a column, as in the
 original, so a neutral comment is the all-zero row over the 27 emotions; a comment labelled
-neutral *and* something else keeps only the something else.
+neutral *and* something else keeps only the something else. The dataset ``goemotions`` reads the
+folder ``data.root`` holding the three split files and ``emotions.txt``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,23 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emotrain.data.semeval import DataFileError, EmotionData, Split
 from emotrain.data.table_dataset import read_rows
+from emotrain.data.types import (
+    SPLITS,
+    DataFileError,
+    DatasetReader,
+    EmotionData,
+    Split,
+    root_problems,
+)
+from emotrain.emotions import name_list_problem
+
+if TYPE_CHECKING:
+    from emotrain.data.config import DataConfig
 
 NEUTRAL = "neutral"
 EMOTION_COUNT = 28  # including neutral
@@ -36,8 +49,8 @@ def read_emotion_names(path: Path) -> tuple[str, ...]:
         )
     if names[-1] != NEUTRAL:
         raise DataFileError(f"{path}:{EMOTION_COUNT}: last name is {names[-1]!r}, not 'neutral'")
-    if len(set(names)) != len(names):
-        raise DataFileError(f"{path}: duplicate emotion names")
+    if problem := name_list_problem(names):  # a repeated name: the lines above found no empty one
+        raise DataFileError(f"{path}: {problem}")
     return names
 
 
@@ -94,3 +107,47 @@ def _label_ids(path: Path, line: int, value: str, count: int) -> list[int]:
             raise DataFileError(f"{path}:{line}: label id {piece} is out of range 0-{count - 1}")
         ids.append(int(piece))
     return ids
+
+
+def _read(config: DataConfig, splits: Sequence[Split]) -> dict[str, EmotionData]:
+    return {split: load_goemotions(_root(config), split) for split in splits}
+
+
+def _source_files(config: DataConfig, splits: Sequence[Split]) -> list[Path]:
+    root = _root(config)
+    return [root / "emotions.txt", *(root / f"{split}.tsv" for split in splits)]
+
+
+def _check_root(config: DataConfig, root: Path) -> None:
+    if not (root / "emotions.txt").is_file():
+        raise DataFileError(f"{root / 'emotions.txt'}: file not found (GoEmotions folder)")
+    for split in SPLITS:
+        goemotions_path(root, split)
+
+
+def _check_config(config: DataConfig) -> None:
+    if config.root is None:
+        raise ValueError(
+            "root is required for dataset goemotions (the folder holding train.tsv, dev.tsv, "
+            "test.tsv and emotions.txt)"
+        )
+
+
+def _known_emotions(config: DataConfig) -> tuple[str, ...]:
+    return read_emotion_names(_root(config) / "emotions.txt")[:-1]  # neutral: no column
+
+
+def _root(config: DataConfig) -> Path:
+    assert config.root is not None  # _check_config guarantees it
+    return Path(config.root)
+
+
+READER = DatasetReader(
+    name="goemotions",
+    title="GoEmotions",
+    read=_read,
+    source_files=_source_files,
+    missing_files=lambda config: root_problems(config, _check_root),
+    check_config=_check_config,
+    known_emotions=_known_emotions,
+)

@@ -12,6 +12,7 @@ cache's.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from collections.abc import Callable, Sequence
 from importlib import metadata
@@ -20,14 +21,15 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from emotrain.data import semeval
 from emotrain.data.config import DataConfig
-from emotrain.data.semeval import EmotionData, Split
+from emotrain.data.readers import READERS, dataset_reader
 from emotrain.data.token_cache import read_or_build, write_table
+from emotrain.data.types import DataFileError, EmotionData, Split
 
 _VERSION = "1"
-# The modules, beside this one, that read, cut and preprocess the splits.
-_CODE = ("loading.py", "semeval.py", "goemotions.py", "table_dataset.py", "preprocess.py")
+# The modules, beside this one, that read, cut and preprocess the splits; each dataset's reader
+# module is added to them (_code_files).
+_CODE = ("loading.py", "types.py", "readers.py", "preprocess.py")
 
 
 def cached_splits(
@@ -48,23 +50,7 @@ def cached_splits(
 
 def source_files(config: DataConfig, splits: Sequence[Split]) -> list[Path]:
     """Every file that loading ``splits`` of ``config`` reads."""
-    if config.dataset == "goemotions":
-        assert config.root is not None  # DataConfig's validator guarantees it
-        return [
-            Path(config.root) / "emotions.txt",
-            *(Path(config.root) / f"{s}.tsv" for s in splits),
-        ]
-    if config.dataset == "table":
-        # Every file is read, whatever the splits: the emotion set is the one all of them share.
-        files = (config.train_file, config.dev_file, config.test_file)
-        return [Path(path) for path in files if path is not None]
-    if config.root is None:
-        return [semeval.demo_root() / f"demo-{split}.tsv" for split in splits]
-    return [
-        semeval.semeval_path(config.root, language, file)
-        for split in splits
-        for language, file in config.semeval_files(split)
-    ]
+    return dataset_reader(config.dataset).source_files(config, splits)
 
 
 def _key(config: DataConfig, splits: Sequence[Split]) -> str | None:
@@ -79,7 +65,7 @@ def _key(config: DataConfig, splits: Sequence[Split]) -> str | None:
             digest.update(str(path.resolve()).encode())
             digest.update(b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
-    except (OSError, semeval.DataFileError):
+    except (OSError, DataFileError):
         return None  # the load itself reports the missing or unreadable file
     return digest.hexdigest()[:32]
 
@@ -88,9 +74,15 @@ def _code_digest() -> str:
     """The reading and preprocessing code: a fix there must not be hidden by older entries."""
     versions = f"{metadata.version('emoji')},{metadata.version('wordsegment')}"
     digest = hashlib.sha256(versions.encode())
-    for name in _CODE:
-        digest.update((Path(__file__).parent / name).read_bytes())
+    for path in _code_files():
+        digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _code_files() -> list[Path]:
+    here = Path(__file__).parent
+    readers = [Path(inspect.getfile(reader.read)) for reader in READERS.values()]
+    return [*(here / name for name in _CODE), *dict.fromkeys(readers)]
 
 
 def _write(data: dict[str, EmotionData], path: Path) -> None:

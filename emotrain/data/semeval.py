@@ -1,20 +1,34 @@
-"""Reader for SemEval 2018 Task 1 E-c files (English, Spanish, Arabic), validated line by line."""
+"""Reader for SemEval 2018 Task 1 E-c files (English, Spanish, Arabic), validated line by line,
+and the dataset ``semeval``: one language, several at once (each row keeps its language), or,
+without a root, the demo data shipped inside emotrain."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from functools import reduce
 from importlib import resources
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
-from emotrain.emotions import SEMEVAL_EMOTIONS
+from emotrain.data.types import (
+    SPLITS,
+    DataFileError,
+    DatasetReader,
+    EmotionData,
+    Split,
+    csv_problem,
+    read_text,
+    root_problems,
+)
+from emotrain.emotions import SEMEVAL_EMOTIONS, emotion_word
 
-Split = Literal["train", "dev", "test"]
+if TYPE_CHECKING:
+    from emotrain.data.config import DataConfig
+
 SemEvalLanguage = Literal["english", "spanish", "arabic"]
 
 _FOLDER = {"english": ("English", "En"), "spanish": ("Spanish", "Es"), "arabic": ("Arabic", "Ar")}
@@ -29,60 +43,6 @@ class _Rows(Protocol):
 
     def __iter__(self) -> Iterator[list[str]]: ...
     def __next__(self) -> list[str]: ...
-
-
-class DataFileError(ValueError):
-    """A data file that cannot be read as promised; the message names the file and line."""
-
-
-@dataclass(frozen=True)
-class EmotionData:
-    """Texts with a 0/1 label matrix over ``emotions`` (an all-zero row is neutral); multilingual
-    data also knows each row's language."""
-
-    ids: list[str]
-    texts: list[str]
-    labels: np.ndarray  # [n, len(emotions)], float32 0/1
-    emotions: tuple[str, ...]
-    languages: list[str] | None = None
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-    def head(self, n: int | None) -> EmotionData:
-        if n is None or n >= len(self):
-            return self
-        languages = self.languages[:n] if self.languages is not None else None
-        return replace(self, ids=self.ids[:n], texts=self.texts[:n], labels=self.labels[:n],
-                       languages=languages)  # fmt: skip
-
-    def select(self, emotions: tuple[str, ...]) -> EmotionData:
-        """Only the label columns of ``emotions`` (in that order)."""
-        unknown = [e for e in emotions if e not in self.emotions]
-        if unknown:
-            raise ValueError(
-                f"unknown emotion {', '.join(unknown)}; known: {', '.join(self.emotions)}"
-            )
-        columns = [self.emotions.index(e) for e in emotions]
-        return replace(self, labels=self.labels[:, columns], emotions=emotions)
-
-    def concat(self, other: EmotionData) -> EmotionData:
-        if other.emotions != self.emotions:
-            raise ValueError("cannot join splits with different emotions")
-        if (self.languages is None) != (other.languages is None):
-            raise ValueError("cannot join a multilingual split with a monolingual one")
-        languages = None if self.languages is None else self.languages + (other.languages or [])
-        labels = np.concatenate([self.labels, other.labels])
-        return replace(self, ids=self.ids + other.ids, texts=self.texts + other.texts,
-                       labels=labels, languages=languages)  # fmt: skip
-
-    def take(self, rows: list[int]) -> EmotionData:
-        languages = None if self.languages is None else [self.languages[i] for i in rows]
-        return replace(self, ids=[self.ids[i] for i in rows], texts=[self.texts[i] for i in rows],
-                       labels=self.labels[rows], languages=languages)  # fmt: skip
-
-    def with_language(self, language: str) -> EmotionData:
-        return replace(self, languages=[language] * len(self))
 
 
 def demo_root() -> Path:
@@ -116,32 +76,6 @@ def read_semeval(path: Path) -> EmotionData:
         return _parse(path, rows)
     except csv.Error as err:
         raise DataFileError(f"{path}:{rows.line_num}: {csv_problem(err)}") from None
-
-
-def read_text(path: Path, encoding: str = "utf-8-sig") -> str:
-    """A whole data file as text (a UTF-8 BOM is dropped); bad bytes are an error naming the
-    line they are on."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataFileError(f"{path}: file not found") from None
-    except OSError as err:
-        raise DataFileError(f"{path}: cannot read ({err.strerror})") from None
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as err:
-        # Decoding the whole file at once lets the error name the exact line.
-        line = raw[: err.start].count(b"\n") + 1
-        raise DataFileError(
-            f"{path}:{line}: not valid UTF-8 ({err.reason} at byte {err.start})"
-        ) from None
-
-
-def csv_problem(error: csv.Error) -> str:
-    """What ``csv`` could not parse, in the user's terms."""
-    if "field limit" in str(error):
-        return f"a field is longer than {csv.field_size_limit()} characters"
-    return f"cannot parse ({error})"
 
 
 def load_semeval(root: Path, language: SemEvalLanguage, split: Split) -> EmotionData:
@@ -185,3 +119,93 @@ def _parse(path: Path, rows: _Rows) -> EmotionData:
         raise DataFileError(f"{path}:1: header only, no data rows")
     matrix = np.asarray(labels, dtype=np.float32).reshape(len(labels), len(SEMEVAL_EMOTIONS))
     return EmotionData(ids, texts, matrix, SEMEVAL_EMOTIONS)
+
+
+def semeval_files(config: DataConfig, split: Split) -> list[tuple[SemEvalLanguage, Split]]:
+    """The (language, file) pairs whose SemEval files make up ``split``."""
+    if not config.multilingual:
+        return [(config.language, split)]
+    languages = {"train": config.train_languages, "dev": config.development_languages}
+    chosen = languages.get(split, config.scored_languages)
+    files = config.test_splits if split == "test" else [split]
+    return [(language, file) for language in chosen for file in files]
+
+
+def _read(config: DataConfig, splits: Sequence[Split]) -> dict[str, EmotionData]:
+    if config.root is None:
+        if config.multilingual or config.language != "english":
+            raise ValueError("data.root: the demo data is English only; give a SemEval root")
+        return {split: load_demo(split) for split in splits}
+    root = config.root
+    if not config.multilingual:
+        return {split: load_semeval(root, config.language, split) for split in splits}
+    return {split: _languages(root, semeval_files(config, split)) for split in splits}
+
+
+def _languages(root: Path, files: list[tuple[SemEvalLanguage, Split]]) -> EmotionData:
+    """Several languages' files as one split; each row keeps its language."""
+    parts = [
+        load_semeval(root, language, split).with_language(language) for language, split in files
+    ]
+    return reduce(EmotionData.concat, parts)
+
+
+def _source_files(config: DataConfig, splits: Sequence[Split]) -> list[Path]:
+    if config.root is None:
+        return [demo_root() / f"demo-{split}.tsv" for split in splits]
+    return [
+        semeval_path(config.root, language, file)
+        for split in splits
+        for language, file in semeval_files(config, split)
+    ]
+
+
+def _check_root(config: DataConfig, root: Path) -> None:
+    languages = [*config.train_languages, *config.development_languages, *config.scored_languages]
+    for language in dict.fromkeys(languages):
+        for split in SPLITS:
+            semeval_path(root, language, split)
+
+
+def _check_config(config: DataConfig) -> None:
+    if config.root is None and (config.multilingual or config.language != "english"):
+        raise ValueError("root: the demo data (root null) is English only; give a SemEval root")
+    if config.test_splits != ["test"]:
+        seen = {*config.train_languages, *config.development_languages}
+        if config.eval_languages is None or seen & set(config.eval_languages):
+            raise ValueError(
+                "test_splits: scoring train or dev files is only for zero-shot target languages: "
+                "set eval_languages to languages that are neither in languages nor in "
+                "dev_languages"
+            )
+    for field in ("languages", "eval_languages", "dev_languages", "test_splits"):
+        chosen = getattr(config, field) or []
+        if len(set(chosen)) != len(chosen):
+            raise ValueError(f"{field}: a language is listed twice")
+
+
+def _misplaced_options(config: DataConfig) -> str | None:
+    if config.languages or config.eval_languages or config.dev_languages:
+        return "languages, eval_languages and dev_languages apply to dataset semeval only"
+    if config.test_splits != ["test"]:
+        return "test_splits applies to dataset semeval only"
+    return None
+
+
+def _prompt_words(config: DataConfig, emotions: Sequence[str]) -> list[str]:
+    """SemEval's English names, in the prompt language."""
+    return [emotion_word(e, config.prompt_language) for e in emotions]
+
+
+READER = DatasetReader(
+    name="semeval",
+    title="SemEval",
+    read=_read,
+    source_files=_source_files,
+    missing_files=lambda config: root_problems(config, _check_root),
+    check_config=_check_config,
+    known_emotions=lambda config: SEMEVAL_EMOTIONS,
+    misplaced_options=_misplaced_options,
+    prompt_words=_prompt_words,
+    emotions=SEMEVAL_EMOTIONS,
+)

@@ -8,7 +8,8 @@ Two label layouts are accepted:
   ``;`` (empty means neutral); the emotions are ``emotions`` when given, else every name found,
   sorted.
 
-A table whose columns are emotion clusters is simply a dataset over those clusters.
+A table whose columns are emotion clusters is simply a dataset over those clusters. The dataset
+``table`` reads three such files, ``data.train_file``, ``data.dev_file`` and ``data.test_file``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,27 @@ import io
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emotrain.data.semeval import DataFileError, EmotionData, csv_problem, read_text
+from emotrain.data.types import (
+    DataFileError,
+    DatasetReader,
+    EmotionData,
+    FileProblem,
+    Split,
+    csv_problem,
+    read_text,
+)
 from emotrain.emotions import name_list_problem
+
+if TYPE_CHECKING:
+    from emotrain.data.config import DataConfig
+
+# The data options of this dataset alone (DataConfig's fields).
+FILE_OPTIONS = ("train_file", "dev_file", "test_file")
+OPTIONS = (*FILE_OPTIONS, "text_column", "id_column", "labels_column", "emotions", "delimiter")
 
 Row = tuple[int, list[str]]  # (line where the record starts, fields)
 
@@ -250,3 +267,75 @@ def _aligned(data: EmotionData, emotions: tuple[str, ...]) -> EmotionData:
     columns = [emotions.index(name) for name in data.emotions]
     labels[:, columns] = data.labels
     return EmotionData(data.ids, data.texts, labels, emotions)
+
+
+def _read(config: DataConfig, splits: Sequence[Split]) -> dict[str, EmotionData]:
+    files = {"train": config.train_file, "dev": config.dev_file, "test": config.test_file}
+    # Every file is read: the emotion set is the one all of them share.
+    tables = load_table_splits(
+        {split: path for split, path in files.items() if path is not None},
+        config.text_column,
+        config.emotions,
+        config.labels_column,
+        config.delimiter,
+        config.id_column,
+    )
+    return {split: tables[split] for split in splits}
+
+
+def _source_files(config: DataConfig, splits: Sequence[Split]) -> list[Path]:
+    # Every file is read, whatever the splits: the emotion set is the one all of them share.
+    files = (config.train_file, config.dev_file, config.test_file)
+    return [Path(path) for path in files if path is not None]
+
+
+def _missing_files(config: DataConfig) -> list[FileProblem]:
+    files = {name: getattr(config, name) for name in FILE_OPTIONS}
+    return [
+        (f"data.{name}", f"{path}: file not found")
+        for name, path in files.items()
+        if path is not None and not Path(path).is_file()
+    ]
+
+
+def _file_option(config: DataConfig, problem: str) -> str:
+    for name in FILE_OPTIONS:
+        path = getattr(config, name)
+        if path is not None and problem.startswith(str(path)):
+            return f"data.{name}"
+    return "data.train_file"
+
+
+def _check_config(config: DataConfig) -> None:
+    missing = [name for name in FILE_OPTIONS if getattr(config, name) is None]
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        raise ValueError(f"{', '.join(missing)} {verb} required for dataset table")
+    if config.root is not None:
+        raise ValueError("root is not used by dataset table; give train_file, dev_file, test_file")
+    if config.emotions is not None and (problem := name_list_problem(config.emotions)):
+        raise ValueError(f"emotions: {problem}")
+    if config.labels_column is not None and config.labels_column == config.text_column:
+        raise ValueError("labels_column and text_column name the same column")
+
+
+def _misplaced_options(config: DataConfig) -> str | None:
+    # Compared with the defaults (not fields_set) so a dumped config validates again.
+    defaults = type(config).model_fields
+    for name in OPTIONS:
+        if getattr(config, name) != defaults[name].default:
+            return f"{name} only applies to dataset table, not {config.dataset}"
+    return None
+
+
+READER = DatasetReader(
+    name="table",
+    title="table",
+    read=_read,
+    source_files=_source_files,
+    missing_files=_missing_files,
+    check_config=_check_config,
+    known_emotions=lambda config: tuple(config.emotions) if config.emotions else None,
+    misplaced_options=_misplaced_options,
+    file_option=_file_option,
+)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
-from emotrain.models.prompt_top import check_supported, encode_prompt
+from emotrain.speed.prompt_top import check_supported, encode_prompt
 
 
 class DemuxOutput(NamedTuple):

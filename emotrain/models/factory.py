@@ -9,11 +9,11 @@ from pathlib import Path
 from torch import nn
 from transformers import AutoModel, AutoModelForMaskedLM, PreTrainedModel, PreTrainedTokenizerBase
 
-from emotrain.models import fast_dropout, prompt_top
 from emotrain.models.config import ModelConfig
 from emotrain.models.demux import Demux
 from emotrain.models.encoder import build_encoder, build_masked_lm
 from emotrain.models.memo import Memo
+from emotrain.speed import fast_dropout, prompt_top
 
 log = logging.getLogger("emotrain")
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from emotrain.data.clusters import cluster_labels, read_clusters, validate_clusters
-from emotrain.data.semeval import DataFileError, EmotionData
+from emotrain.data.types import DataFileError, EmotionData
 
 
 def _data() -> EmotionData:

@@ -17,9 +17,9 @@ from safetensors.torch import load_file
 from torch._dynamo.utils import counters
 
 from emotrain import train
-from emotrain.compilation import padded_length
 from emotrain.config import TrainConfig
 from emotrain.data.batches import EncodedSplit, collate
+from emotrain.speed.compile import padded_length
 
 # Each compilation of the tiny encoder's forward and backward takes up to a minute on 2 CPUs.
 pytestmark = pytest.mark.slow(minutes=4)
@@ -105,7 +105,7 @@ def test_a_machine_that_cannot_compile_fails_in_one_line(
     env = os.environ | {"CXX": str(tmp_path / "no-compiler"),
                         "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "kernels")}  # fmt: skip
     done = subprocess.run(
-        [sys.executable, "-m", "emotrain.train", "--config", str(path)],
+        [sys.executable, "-m", "emotrain", "--config", str(path)],
         capture_output=True, text=True, timeout=300, env=env,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr[-3000:]

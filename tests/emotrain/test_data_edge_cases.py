@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emotrain.data.semeval import HEADER, DataFileError, read_semeval
+from emotrain.data.semeval import HEADER, read_semeval
 from emotrain.data.table_dataset import read_table_dataset
+from emotrain.data.types import DataFileError
 from emotrain.emotions import SEMEVAL_EMOTIONS
 
 BOM = b"\xef\xbb\xbf"
@@ -116,7 +117,7 @@ def test_a_bad_data_file_stops_a_training_run_with_one_line(tmp_path: Path) -> N
     config = tmp_path / "run.yaml"
     config.write_text(yaml.safe_dump({"data": {"root": str(root)}, "optim": {"max_epochs": 1}}))
     done = subprocess.run(
-        [sys.executable, "-m", "emotrain.train", "--config", str(config)],
+        [sys.executable, "-m", "emotrain", "--config", str(config)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     dev = root / "English" / "2018-E-c-En-dev.txt"

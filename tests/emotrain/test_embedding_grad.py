@@ -1,4 +1,4 @@
-"""The word embeddings' gradient kept in one buffer (emotrain/models/embedding_grad.py): the
+"""The word embeddings' gradient kept in one buffer (emotrain/speed/embedding_grad.py): the
 same gradient, bit for bit, as torch's dense one, step after step, on padded batches of real
 tweets; also when gradients accumulate over two backward passes or are written in place; and
 ``emotrain.train`` on the CPU builds no vocabulary-sized gradient, with the same results."""
@@ -17,8 +17,8 @@ from torch import nn
 from emotrain import train, training
 from emotrain.data.semeval import load_semeval
 from emotrain.models.config import ModelConfig
-from emotrain.models.embedding_grad import keep_embedding_grad
 from emotrain.models.factory import build_model
+from emotrain.speed.embedding_grad import keep_embedding_grad
 
 
 def _twins(semeval_root: Path, **model: Any) -> tuple[list[nn.Module], list[dict], torch.Tensor]:

@@ -15,7 +15,7 @@ from torch import nn
 from emotrain.data.semeval import load_semeval
 from emotrain.models.config import ModelConfig
 from emotrain.models.factory import build_model
-from emotrain.models.fast_dropout import ATTENTION, FastDropout, dropped, fast_dropout, keep_mask
+from emotrain.speed.fast_dropout import ATTENTION, FastDropout, dropped, fast_dropout, keep_mask
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5])

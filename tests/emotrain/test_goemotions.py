@@ -12,7 +12,7 @@ from emotrain.data.config import DataConfig
 from emotrain.data.goemotions import load_goemotions, read_emotion_names, read_goemotions
 from emotrain.data.loading import load_splits
 from emotrain.data.preprocess import PreprocessConfig
-from emotrain.data.semeval import DataFileError
+from emotrain.data.types import DataFileError
 
 NAMES = [
     "admiration", "amusement", "anger", "annoyance", "approval", "caring", "confusion",

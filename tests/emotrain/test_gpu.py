@@ -87,7 +87,7 @@ def test_device_cuda_without_cuda_fails_in_one_line(semeval_root: Path, tmp_path
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(_config(semeval_root, device="cuda")))
     done = subprocess.run(
-        [sys.executable, "-m", "emotrain.train", "--config", str(path)],
+        [sys.executable, "-m", "emotrain", "--config", str(path)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2

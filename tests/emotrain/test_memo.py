@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from transformers import BertConfig, BertForMaskedLM, BertModel, PreTrainedTokenizerFast
 
 from emotrain.data.batches import EncodedSplit, batches
-from emotrain.data.semeval import EmotionData, load_semeval
+from emotrain.data.semeval import load_semeval
+from emotrain.data.types import EmotionData
 from emotrain.models.config import EncoderConfig, ModelConfig
 from emotrain.models.encoder import build_encoder, build_masked_lm
 from emotrain.models.local_tokenizers import byte_bpe_tokenizer, wordpiece_tokenizer

@@ -37,7 +37,7 @@ def test_exit_now_keeps_the_status_output_threads_and_atexit_handlers(tmp_path: 
 
 def test_a_command_line_error_still_exits_2(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "emotrain.train", "--config", str(tmp_path / "missing.yaml")],
+        [sys.executable, "-m", "emotrain", "--config", str(tmp_path / "missing.yaml")],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 2

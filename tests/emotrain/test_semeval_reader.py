@@ -5,14 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotrain.data.semeval import (
-    HEADER,
-    DataFileError,
-    load_demo,
-    load_semeval,
-    read_semeval,
-    semeval_path,
-)
+from emotrain.data.semeval import HEADER, load_demo, load_semeval, read_semeval, semeval_path
+from emotrain.data.types import DataFileError
 from emotrain.emotions import SEMEVAL_EMOTIONS
 
 SIZES = {

@@ -10,8 +10,8 @@ import pytest
 
 from emotrain.data.config import DataConfig
 from emotrain.data.loading import load_splits
-from emotrain.data.semeval import DataFileError
 from emotrain.data.table_dataset import load_table_splits, read_table_dataset
+from emotrain.data.types import DataFileError
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import torch
 
-from emotrain.data.semeval import EmotionData, load_semeval
+from emotrain.data.semeval import load_semeval
+from emotrain.data.types import EmotionData
 from emotrain.emotion_sets import EmotionSet, demux_split
 from emotrain.emotions import SEMEVAL_EMOTIONS
 from emotrain.models.local_tokenizers import wordpiece_tokenizer

@@ -85,7 +85,7 @@ def test_command_line_runs_one_training(tmp_path: Path, semeval_root: Path) -> N
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(config))
     done = subprocess.run(
-        [sys.executable, "-m", "emotrain.train", "--config", str(path)],
+        [sys.executable, "-m", "emotrain", "--config", str(path)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -106,7 +106,7 @@ def test_command_line_rejects_a_bad_config(tmp_path: Path, content: str, expecte
     path = tmp_path / "run.yaml"
     path.write_text(content)
     done = subprocess.run(
-        [sys.executable, "-m", "emotrain.train", "--config", str(path)],
+        [sys.executable, "-m", "emotrain", "--config", str(path)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2

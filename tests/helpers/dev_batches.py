@@ -7,7 +7,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from emotrain.data.batches import batches, encode_pairs
-from emotrain.data.semeval import EmotionData
+from emotrain.data.types import EmotionData
 from emotrain.models.prompt import EmotionPrompt, pooling_matrix
 
 

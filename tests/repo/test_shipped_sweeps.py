@@ -258,7 +258,7 @@ def test_walkthrough_tables_report_retrain_predict(
         ["-c", READ_TABLES],
         ["-m", "orchestrator.report", "results/correlation-spanish-smoke"],
         ["-c", PICK_BEST],
-        ["-m", "emotrain.train", "--config", "best.yaml"],
+        ["-m", "emotrain", "--config", "best.yaml"],
         ["-m", "emotrain.predict", "--model", "models/best", "¡qué día tan feliz!"],
     ]
     outputs = []

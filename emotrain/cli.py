@@ -1,4 +1,5 @@
-"""Run one training alone: ``python -m emotrain.train --config run.yaml [--json]``."""
+"""The command line of one training alone: ``python -m emotrain --config run.yaml [--json]``
+(emotrain/__main__.py runs it; ``emosweep train`` too)."""
 
 from __future__ import annotations
 
@@ -10,21 +11,21 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from emotrain.config import TrainConfig
-from emotrain.config_errors import ConfigError, describe, read_yaml_mapping
-from emotrain.data.semeval import DataFileError
+from emotrain.config_errors import ConfigError, describe_validation_error, read_yaml_mapping
+from emotrain.data.types import DataFileError
 from emotrain.process_exit import exit_now
 from emotrain.training import train
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m emotrain.train", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m emotrain", description=__doc__)
     parser.add_argument("--config", type=Path, required=True, help="a TrainConfig as YAML")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
     args = parser.parse_args(argv)
     try:
         config = TrainConfig.model_validate(read_yaml_mapping(args.config))
     except ValidationError as err:
-        return _fail(describe(err, args.config, model=TrainConfig))
+        return _fail(describe_validation_error(err, args.config, model=TrainConfig))
     except ConfigError as err:
         return _fail(err)
 
