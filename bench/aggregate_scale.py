@@ -105,7 +105,7 @@ def _child(experiment: Path, cold: bool) -> dict[str, float]:
 
 def measure(experiment: Path, cold: bool) -> dict[str, float]:
     """In a fresh process: one write_tables, its wall time and the memory it added."""
-    from orchestrator.tables import write_tables
+    from orchestrator.results.tables import write_tables
 
     if cold:
         (experiment / ".trial_rows.parquet").unlink(missing_ok=True)
@@ -275,7 +275,7 @@ def result_lines(
 
 
 def sweep_record(experiment: Path) -> dict[str, Any]:
-    """sweep.json as orchestrator.record writes it (the fields the tables read are real)."""
+    """sweep.json as orchestrator.spec.record writes it (the fields the tables read are real)."""
     spec = {
         "name": "scale",
         "base": {"model": {"encoder": {"tiny": "bert", "hidden_size": 64}}},

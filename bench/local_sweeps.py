@@ -78,6 +78,6 @@ def finished_trials(experiment: Path) -> int:
 def trial_start(trial_dir: Path) -> float:
     """When a trial started: its key file's mtime (written straight into the storage, the first
     thing the trainable does)."""
-    from orchestrator.trial import KEY_FILE  # here: orchestration_overhead's loop imports us
+    from orchestrator.trial.folder import KEY_FILE  # here: orchestration_overhead's loop imports us
 
     return (trial_dir / KEY_FILE).stat().st_mtime

@@ -10,7 +10,8 @@ for ``--epochs`` epochs at lr 2e-4, for each seed three times: with the defaults
 three default options off, and with the defaults plus group_by_length (in an order that turns
 with the seed), and reports the per-seed differences of the dev scores (best epoch) and the
 test scores (the best epoch's weights) against the defaults with the paired t interval, the
-paired t-test and the exact sign-flip test (orchestrator.significance).
+paired t-test and the exact sign-flip test
+(orchestrator.analysis.significance).
 
     HF_HUB_OFFLINE=1 python bench/speed_defaults_parity.py [--seeds 0,1,2,3,4] [--epochs 3] \
         [--train-limit 2048] [--out bench/measured/speed_defaults_parity.json]
@@ -31,7 +32,7 @@ import pandas as pd
 from data_path import add_data_argument
 
 from emotrain import train
-from orchestrator.significance import compare
+from orchestrator.analysis.significance import compare
 
 # The arms: what each sets on top of the defaults.
 ARMS: dict[str, dict[str, dict[str, Any]]] = {

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from emotrain.process_exit import exit_now
-from orchestrator.record import read_metric
-from orchestrator.summary import report
-from orchestrator.tables import TablesNotWritten, write_tables
+from orchestrator.results.summary import summary_text
+from orchestrator.results.tables import TablesNotWritten, write_tables
+from orchestrator.spec.record import read_metric
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         metric, mode = read_metric(experiment)
         print(f"{experiment}:")
-        print(report(paths, metric, mode))
+        print(summary_text(paths, metric, mode))
         print(f"tables: {', '.join(str(p) for p in paths.values())}\n")
     return 0
 

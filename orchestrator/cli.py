@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 from typing import NamedTuple, NoReturn
 
 from emotrain.config_errors import did_you_mean
@@ -56,7 +57,15 @@ def main(argv: list[str] | None = None) -> int:
         hint = did_you_mean(name, COMMANDS) or f"; one of {', '.join(COMMANDS)}"
         print(f"error: emosweep: unknown command {name!r}{hint}", file=sys.stderr)
         return 2
-    return importlib.import_module(COMMANDS[name].module).main(rest)
+    return _command_main(COMMANDS[name].module)(rest)
+
+
+def _command_main(module: str) -> Callable[[list[str]], int]:
+    """The ``main`` that ``python -m module`` runs: a package's is in its ``__main__``."""
+    imported = importlib.import_module(module)
+    if hasattr(imported, "__path__"):
+        imported = importlib.import_module(f"{module}.__main__")
+    return imported.main
 
 
 def entry() -> NoReturn:

@@ -3,7 +3,7 @@
 While a sweep runs (``recording``), everything the driver process writes, Ray's and Tune's
 output and log lines, the trials' forwarded output, is written to ``run.log`` in the experiment
 folder; the terminal shows only the sweep's own lines (``say``): the headline, the progress
-(progress.py), the summary and the errors. With ``--verbose`` the terminal also shows all of
+(tune/progress.py), the summary and the errors. With ``--verbose`` the terminal also shows all of
 Ray's output, as it comes.
 """
 

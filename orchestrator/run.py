@@ -9,7 +9,7 @@ named by ``--address`` / ``RAY_ADDRESS`` (else a local Ray), then writes the Par
 to Tune's results and prints a summary of the configurations. Bad input exits with status 2.
 
 With ``protocol: two_stage`` a second Tuner pass follows the dev pass: the test stage of every
-configuration whose dev seeds have all completed (see second_stage.py).
+configuration whose dev seeds have all completed (see plan/second_stage.py).
 
 ``--resume`` continues a sweep whose driver was lost (Ctrl-C, kill -9, a lost machine): the
 completed trials are kept, the unfinished ones continue from their last checkpoint, and the
@@ -25,7 +25,7 @@ A sweep file names its data as ``${EMOSWEEP_DATA}/semeval2018-ec``: the folder `
 else the environment variable EMOSWEEP_DATA.
 
 ``--smoke`` shrinks the sweep to a CI-sized run of every cell as experiment ``<name>-smoke``
-(see smoke.py).
+(see spec/smoke.py).
 """
 
 from __future__ import annotations
@@ -40,26 +40,30 @@ import pandas as pd
 from emotrain.config_errors import ConfigError
 from emotrain.process_exit import exit_now
 from orchestrator import console
-from orchestrator.cloud_storage import sync
-from orchestrator.disk import describe_disk
-from orchestrator.layers import Override, seeds_override, set_override, storage_override
-from orchestrator.plan import Plan, describe, make_plan, trial_identity
-from orchestrator.preflight import (
+from orchestrator.plan.disk import describe_disk
+from orchestrator.plan.plan import Plan, describe_plan, make_plan, trial_identity
+from orchestrator.plan.preflight import (
     Findings,
     check_inputs,
     check_resources,
     concurrent_trials,
     local_capacity,
 )
-from orchestrator.record import RECORD, write_record
-from orchestrator.second_stage import SecondStage, headline, plan_second_stage
-from orchestrator.second_stage import describe as describe_second_stage
-from orchestrator.smoke import smoke_overrides
-from orchestrator.storage import StoredTrial, adopt, completed_trials
-from orchestrator.summary import missing_results, report
-from orchestrator.sweep import Sweep, load_sweep
-from orchestrator.sweep_lock import exclusive
-from orchestrator.tables import TablesNotWritten, write_tables
+from orchestrator.plan.second_stage import (
+    SecondStage,
+    describe_second_stage,
+    headline,
+    plan_second_stage,
+)
+from orchestrator.plan.stored import StoredTrial, adopt, completed_trials
+from orchestrator.results.summary import missing_results, summary_text
+from orchestrator.results.tables import TablesNotWritten, write_tables
+from orchestrator.spec.layers import Override, seeds_override, set_override, storage_override
+from orchestrator.spec.record import RECORD, write_record
+from orchestrator.spec.smoke import smoke_overrides
+from orchestrator.spec.sweep import Sweep, load_sweep
+from orchestrator.store.cloud_storage import sync
+from orchestrator.store.sweep_lock import exclusive
 
 say = console.say
 
@@ -122,7 +126,7 @@ def _run(
     on no node of the cluster stops the run before Tune starts (it would stay PENDING forever).
     Returns the exit status and the folders of the trials Tune ran."""
     # Ray is imported only when there is work: bad input and finished sweeps stay fast.
-    from orchestrator.tune_run import (
+    from orchestrator.tune.tuner import (
         cluster_capacity,
         ray_session,
         run_plan,
@@ -220,12 +224,12 @@ def _flags(args: argparse.Namespace) -> list[str]:
 
 def _dry_run(plan: Plan, stage: SecondStage | None, findings: Findings, address: str | None) -> int:
     """The plan and every preflight problem; Ray is only contacted when a cluster is named."""
-    print(describe(plan))
+    print(describe_plan(plan))
     if stage is not None:
         print(describe_second_stage(stage))
     errors = list(findings.errors)
     if address:
-        from orchestrator.tune_run import cluster_capacity, ray_session, unshared_storage
+        from orchestrator.tune.tuner import cluster_capacity, ray_session, unshared_storage
 
         with ray_session(address):
             nodes, where = cluster_capacity(), "the cluster"
@@ -275,7 +279,7 @@ def _report(sweep: Sweep, ran: set[str]) -> int:
         say(f"error: {error}", error=True)
         return 1
     level(sweep)
-    say(report(paths, sweep.spec.search.metric, sweep.spec.search.mode))
+    say(summary_text(paths, sweep.spec.search.metric, sweep.spec.search.mode))
     say(f"\ntables: {', '.join(str(p) for p in paths.values())}")
     say(f"tensorboard --logdir {sweep.experiment_dir}")
     if failed := missing_results(pd.read_parquet(paths["trials"]), ran):
@@ -289,7 +293,7 @@ def _report(sweep: Sweep, ran: set[str]) -> int:
 
 
 def level(sweep: Sweep) -> None:
-    """Level a cloud storage and its local mirror (cloud_storage.py); nothing for a folder.
+    """Level a cloud storage and its local mirror (store/cloud_storage.py); nothing for a folder.
     ``ConfigError`` naming the storage field when the storage cannot be reached."""
     uri = sweep.spec.storage_uri
     if uri is None:

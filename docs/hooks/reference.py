@@ -91,7 +91,7 @@ def render(root: type[BaseModel], title: str, intro: str) -> str:
 
 def pages() -> dict[str, str]:
     from emotrain.config import TrainConfig
-    from orchestrator.sweep import SweepSpec
+    from orchestrator.spec.sweep import SweepSpec
 
     return {
         "reference/training.md": render(
@@ -105,7 +105,7 @@ def pages() -> dict[str, str]:
         "reference/sweep.md": render(
             SweepSpec,
             "Sweep-file reference",
-            "Every field of a sweep file (`orchestrator.sweep.SweepSpec`), generated from the "
+            "Every field of a sweep file (`orchestrator.spec.sweep.SweepSpec`), generated from the "
             "code's field descriptions. `base` is a training configuration "
             "([reference](training.md)); `grid` and `search.space` name training options with "
             "dots. See [Sweeps](../sweeps.md).",

@@ -23,11 +23,11 @@ from matplotlib.image import imread
 from scipy import stats
 
 from emotrain.config_errors import ConfigError
-from orchestrator import report
-from orchestrator.record_reader import read_record, read_spec
-from orchestrator.reference import ReferenceError, load_reference, reference_path
-from orchestrator.significance import compare, too_few_seeds
-from orchestrator.sweep import load_sweep
+from orchestrator.analysis.reference import ReferenceError, load_reference, reference_path
+from orchestrator.analysis.significance import compare, too_few_seeds
+from orchestrator.report import command as report
+from orchestrator.spec.record import read_record, read_spec
+from orchestrator.spec.sweep import load_sweep
 
 HEADLINE = [f"{p}{m}" for p in ("best_dev_", "test_") for m in ("jaccard", "micro_f1", "macro_f1")]
 BASELINE_CELL = "weights-one"

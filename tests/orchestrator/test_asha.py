@@ -20,21 +20,14 @@ from optuna.trial import TrialState
 
 from emotrain.config_errors import ConfigError
 from orchestrator import run
-from orchestrator.asha import SeedAwareASHA, seed_aware_scheduler
-from orchestrator.plan import make_plan, trial_config
-from orchestrator.rungs import (
-    PRUNED,
-    Pruning,
-    Rungs,
-    RungValue,
-    read_pruning,
-    rung_values,
-    write_pruning,
-)
-from orchestrator.search import CellSearcher
-from orchestrator.second_stage import plan_second_stage
-from orchestrator.storage import StoredTrial, completed_trials
-from orchestrator.sweep import load_sweep
+from orchestrator.plan.plan import make_plan, trial_config
+from orchestrator.plan.second_stage import plan_second_stage
+from orchestrator.plan.stored import StoredTrial, completed_trials
+from orchestrator.spec.sweep import load_sweep
+from orchestrator.trial.folder import PRUNED, Pruning, read_pruning, write_pruning
+from orchestrator.tune.asha import SeedAwareASHA, seed_aware_scheduler
+from orchestrator.tune.rungs import Rungs, RungValue, rung_values
+from orchestrator.tune.search import CellSearcher
 
 pytestmark = pytest.mark.slow(minutes=1.2)  # on 2 CPUs: see conftest.py
 
@@ -57,54 +50,54 @@ def test_rungs_sit_at_grace_times_powers_of_eta_below_the_last_epoch() -> None:
 
 def test_fewer_than_eta_values_continue_then_the_top_one_over_eta() -> None:
     rungs = Rungs(1, 3, "max")
-    assert rungs.report("a0", "a", 1, 0.5, 3) is None
-    assert rungs.report("b0", "b", 1, 0.1, 3) is None  # 2 values < η = 3
-    assert rungs.report("c0", "c", 1, 0.3, 3) == _cut("c", 1, 0.3, 0.3667)
-    assert rungs.report("d0", "d", 1, 0.9, 3) is None
+    assert rungs.observe("a0", "a", 1, 0.5, 3) is None
+    assert rungs.observe("b0", "b", 1, 0.1, 3) is None  # 2 values < η = 3
+    assert rungs.observe("c0", "c", 1, 0.3, 3) == _cut("c", 1, 0.3, 0.3667)
+    assert rungs.observe("d0", "d", 1, 0.9, 3) is None
     assert set(rungs.pruned) == {"c"} and rungs.records[1] == {"a": 0.5, "b": 0.1, "c": 0.3,
                                                                 "d": 0.9}  # fmt: skip
 
 
 def test_min_mode_keeps_the_lowest() -> None:
     rungs = Rungs(1, 2, "min")
-    assert rungs.report("a0", "a", 1, 0.5, 3) is None
-    assert rungs.report("b0", "b", 1, 0.9, 3) == _cut("b", 1, 0.9, 0.7)
-    assert rungs.report("c0", "c", 1, 0.1, 3) is None
+    assert rungs.observe("a0", "a", 1, 0.5, 3) is None
+    assert rungs.observe("b0", "b", 1, 0.9, 3) == _cut("b", 1, 0.9, 0.7)
+    assert rungs.observe("c0", "c", 1, 0.1, 3) is None
 
 
 def test_a_configuration_is_judged_once_per_rung_by_its_first_seed() -> None:
     rungs = Rungs(1, 2, "max")
-    assert rungs.report("a0", "a", 1, 0.5, 4) is None
-    assert rungs.report("b0", "b", 1, 0.6, 4) is None
-    assert rungs.report("b1", "b", 1, 0.0, 4) is None  # b passed rung 1 with its seed 0
+    assert rungs.observe("a0", "a", 1, 0.5, 4) is None
+    assert rungs.observe("b0", "b", 1, 0.6, 4) is None
+    assert rungs.observe("b1", "b", 1, 0.0, 4) is None  # b passed rung 1 with its seed 0
     assert rungs.records[1]["b"] == 0.6
     # at rung 2 b's first seed there is b1: judged by its value
-    assert rungs.report("a0", "a", 2, 0.7, 4) is None
-    assert rungs.report("b1", "b", 2, 0.1, 4) == _cut("b", 2, 0.1, 0.4)
+    assert rungs.observe("a0", "a", 2, 0.7, 4) is None
+    assert rungs.observe("b1", "b", 2, 0.1, 4) == _cut("b", 2, 0.1, 0.4)
 
 
 def test_a_pruned_configuration_stops_every_seed_even_before_its_rung() -> None:
     rungs = Rungs(1, 2, "max")
-    rungs.report("a0", "a", 1, 0.5, 3)
-    pruning = rungs.report("b0", "b", 1, 0.1, 3)
+    rungs.observe("a0", "a", 1, 0.5, 3)
+    pruning = rungs.observe("b0", "b", 1, 0.1, 3)
     assert pruning is not None
-    assert rungs.report("b1", "b", 1, 0.9, 3) is pruning  # a better seed does not save it
-    assert rungs.report("b2", "b", 0, 0.9, 3) is pruning  # a mid-epoch evaluation
+    assert rungs.observe("b1", "b", 1, 0.9, 3) is pruning  # a better seed does not save it
+    assert rungs.observe("b2", "b", 0, 0.9, 3) is pruning  # a mid-epoch evaluation
 
 
 def test_a_configuration_with_a_completed_seed_is_never_pruned() -> None:
     rungs = Rungs(1, 2, "max")
-    rungs.report("a0", "a", 2, 0.9, 5)  # a passes rungs 1 and 2
-    rungs.report("b0", "b", 1, 0.95, 5)  # b's seed 0 stops early (patience) and completes
+    rungs.observe("a0", "a", 2, 0.9, 5)  # a passes rungs 1 and 2
+    rungs.observe("b0", "b", 1, 0.95, 5)  # b's seed 0 stops early (patience) and completes
     rungs.complete("b")
-    assert rungs.report("b1", "b", 2, 0.1, 5) is None  # rung 2: b would be below the cutoff
+    assert rungs.observe("b1", "b", 2, 0.1, 5) is None  # rung 2: b would be below the cutoff
     assert rungs.pruned == {}
 
 
 def test_a_resumed_trial_judges_each_rung_it_skipped() -> None:
     rungs = Rungs(1, 2, "max")
-    rungs.report("a0", "a", 4, 0.9, 9)
-    assert rungs.report("b0", "b", 4, 0.1, 9) == _cut("b", 1, 0.1, 0.5)  # the lowest rung
+    rungs.observe("a0", "a", 4, 0.9, 9)
+    assert rungs.observe("b0", "b", 4, 0.1, 9) == _cut("b", 1, 0.1, 0.5)  # the lowest rung
 
 
 def test_restore_rebuilds_the_first_values_the_prunings_and_the_completed() -> None:
@@ -116,10 +109,10 @@ def test_restore_rebuilds_the_first_values_the_prunings_and_the_completed() -> N
         {"c"},
     )  # fmt: skip
     assert rungs.records == {1: {"a": 0.9, "b": 0.1, "c": 0.2}, 2: {"c": 0.2}}
-    assert rungs.report("b1", "b", 1, 0.95, 3) == Pruning("b", 1, 0.1, 0.65)
-    assert rungs.report("a1", "a", 1, 0.0, 3) is None  # judged before
-    assert rungs.report("d0", "d", 1, 0.3, 3) is None  # cutoff 0.2 over a, b, c, d
-    assert rungs.report("c1", "c", 2, 0.0, 3) is None  # completed
+    assert rungs.observe("b1", "b", 1, 0.95, 3) == Pruning("b", 1, 0.1, 0.65)
+    assert rungs.observe("a1", "a", 1, 0.0, 3) is None  # judged before
+    assert rungs.observe("d0", "d", 1, 0.3, 3) is None  # cutoff 0.2 over a, b, c, d
+    assert rungs.observe("c1", "c", 2, 0.0, 3) is None  # completed
 
 
 def test_rung_values_are_the_first_evaluation_at_or_after_each_rung() -> None:

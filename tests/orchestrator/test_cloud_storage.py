@@ -1,7 +1,7 @@
 """``storage: s3://…``: a real S3 endpoint on this machine (moto's server), a real local Ray.
 
 Tune writes the trials to the bucket; the driver plans and writes its tables in a local mirror
-that leaves the checkpoints out, and levels the two (orchestrator/cloud_storage.py).
+that leaves the checkpoints out, and levels the two (orchestrator/store/cloud_storage.py).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from ray import tune
 from tiny_encoder import TINY_BERT
 
 from emotrain import train
-from orchestrator.cloud_storage import MIRROR_ROOT, sync
-from orchestrator.sweep_lock import LOCK
-from orchestrator.tables import FINAL
-from orchestrator.trial import earlier_attempt
+from orchestrator.store.cloud_storage import MIRROR_ROOT, sync
+from orchestrator.store.sweep_lock import LOCK
+from orchestrator.trial.folder import FINAL
+from orchestrator.trial.trainable import earlier_attempt
 
 pytestmark = pytest.mark.slow(minutes=1.5)  # on 2 CPUs: see conftest.py
 

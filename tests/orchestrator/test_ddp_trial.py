@@ -75,7 +75,7 @@ def test_after_the_driver_is_killed_a_two_worker_trial_resumes_from_its_checkpoi
     sweep = _sweep(tmp_path, semeval_root, epochs=4)
     experiment = tmp_path / "results" / "ddp"
     command = [sys.executable, "-m", "orchestrator.run", str(sweep)]
-    # Ray Train's checkpoints sit in train/ inside the trial folder (ddp_trial.py).
+    # Ray Train's checkpoints sit in train/ inside the trial folder (trial/ddp.py).
     checkpoints = "*/train/checkpoint_*/progress.json"
     kill_driver_when(command, tmp_path, lambda: list(experiment.glob(checkpoints)))
     output, before = resume(command, tmp_path, experiment)

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from emotrain.train_state import LATEST, RETIRED, TrainingState, load_state, save_state
-from orchestrator.tables import write_tables
+from orchestrator.results.tables import write_tables
 
 pytestmark = pytest.mark.slow(minutes=1)  # on 2 CPUs: see conftest.py
 

@@ -1,7 +1,8 @@
 """Rebuilding the tables reads only the trial folders that are new or changed since the last
-rebuild (the row cache, orchestrator/trial_rows.py), and gives exactly the tables a cold rebuild
-gives: after trials are added, after a trial's files change, after a trial folder is deleted.
-A corrupt, foreign or poisoned cache file is ignored and rebuilt, and nothing in it is run.
+rebuild (the row cache, orchestrator/results/trial_rows.py), and gives exactly the tables a cold
+rebuild gives: after trials are added, after a trial's files change, after a trial folder is
+deleted. A corrupt, foreign or poisoned cache file is ignored and rebuilt, and nothing in it is
+run.
 
 The trial folders are those of a real sweep (the session's smoke sweep), copied."""
 
@@ -20,9 +21,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from orchestrator import tables
-from orchestrator.tables import TABLES, TablesNotWritten, build_tables, write_tables
-from orchestrator.trial_rows import CACHE, TrialRows
+from orchestrator.results import tables
+from orchestrator.results.tables import TABLES, TablesNotWritten, build_tables, write_tables
+from orchestrator.results.trial_rows import CACHE, TrialRows
 
 pytestmark = pytest.mark.slow  # reads the smoke sweep, run once per worker (conftest.py)
 

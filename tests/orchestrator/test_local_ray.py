@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow(minutes=0.3)
 
 SCRIPT = """
 import json, os, psutil, ray
-from orchestrator.tune_run import is_autoscaler_monitor, ray_session
+from orchestrator.tune.tuner import is_autoscaler_monitor, ray_session
 
 @ray.remote
 def pid() -> int:

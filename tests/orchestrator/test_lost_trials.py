@@ -18,10 +18,10 @@ from ray.tune.experiment import Trial
 from ray.tune.search import Searcher
 from tiny_encoder import TINY_BERT
 
-from orchestrator.lost_trials import LostTrials
-from orchestrator.plan import make_plan
-from orchestrator.search import CellSearcher, TrialList
-from orchestrator.sweep import load_sweep
+from orchestrator.plan.plan import make_plan
+from orchestrator.spec.sweep import load_sweep
+from orchestrator.tune.lost_trials import LostTrials
+from orchestrator.tune.search import CellSearcher, TrialList
 
 pytestmark = pytest.mark.slow(minutes=1)  # on 2 CPUs: see conftest.py
 
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow(minutes=1)  # on 2 CPUs: see conftest.py
 KILL_FIRST_FINISHED_WORKER = """
 import os, signal, sys
 from ray import tune
-from orchestrator import tune_run
+from orchestrator.tune import tuner
 from orchestrator.run import main
 
 class KillFirstFinishedWorker(tune.Callback):
@@ -43,8 +43,8 @@ class KillFirstFinishedWorker(tune.Callback):
             os.kill(trial.last_result["pid"], signal.SIGKILL)
             print("killed the worker of", trial.trial_id, flush=True)
 
-watch = tune_run._watch
-tune_run._watch = lambda sweep: [*watch(sweep), KillFirstFinishedWorker()]
+watch = tuner._watch
+tuner._watch = lambda sweep: [*watch(sweep), KillFirstFinishedWorker()]
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from emotrain.config_errors import ConfigError
-from orchestrator.layers import seeds_override, set_override, storage_override
 from orchestrator.run import main
-from orchestrator.sweep import load_sweep
+from orchestrator.spec.layers import seeds_override, set_override, storage_override
+from orchestrator.spec.sweep import load_sweep
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "sweeps" / "smoke.yaml"

@@ -19,10 +19,10 @@ from ray.tune.experiment import Trial
 from ray.tune.search import Searcher
 from tiny_encoder import TINY_BERT
 
-from orchestrator.lost_trials import LostTrials
-from orchestrator.plan import make_plan
-from orchestrator.search import CellSearcher, OnePass
-from orchestrator.sweep import load_sweep
+from orchestrator.plan.plan import make_plan
+from orchestrator.spec.sweep import load_sweep
+from orchestrator.tune.lost_trials import LostTrials
+from orchestrator.tune.search import CellSearcher, OnePass
 
 pytestmark = pytest.mark.slow(minutes=2)  # on 2 CPUs: see conftest.py
 

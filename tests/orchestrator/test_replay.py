@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from orchestrator.plan import cell_seed, make_plan, trial_config
-from orchestrator.replay import CellStudy
-from orchestrator.storage import StoredTrial
-from orchestrator.sweep import Cell, SearchSpec, load_sweep
+from orchestrator.plan.plan import cell_seed, make_plan, trial_config
+from orchestrator.plan.stored import StoredTrial
+from orchestrator.spec.sweep import Cell, SearchSpec, load_sweep
+from orchestrator.tune.replay import CellStudy
 
 REPO = Path(__file__).resolve().parents[2]
 SPACE = {

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from orchestrator import report
-from orchestrator.report_tables import duration
-from orchestrator.summary import missing_results
-from orchestrator.tables import write_tables
+from orchestrator.report import command as report
+from orchestrator.report.display_tables import duration
+from orchestrator.results.summary import missing_results
+from orchestrator.results.tables import write_tables
 
 FIGURES = {
     "curve_dev_jaccard.png",
@@ -42,7 +42,7 @@ HEADINGS = {
 MEAN_STD = re.compile(r"^(\d+\.\d{4}) ± (\d+\.\d{4})$")
 # Runs the report command and fails if it imported Ray or torch: it reads tables only.
 TABLES_ONLY = (
-    "import sys; from orchestrator.report import main; code = main(sys.argv[1:]); "
+    "import sys; from orchestrator.report.command import main; code = main(sys.argv[1:]); "
     "heavy = {'ray', 'torch', 'optuna'} & set(sys.modules); "
     "assert not heavy, f'imported {heavy}'; sys.exit(code)"
 )

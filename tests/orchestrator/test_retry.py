@@ -18,7 +18,7 @@ import yaml
 from driver_kill import kill_driver_when, resume, resumed_trial
 
 from emotrain import train
-from orchestrator.tables import FINAL
+from orchestrator.trial.folder import FINAL
 
 pytestmark = pytest.mark.slow(minutes=2.5)  # on 2 CPUs: see conftest.py
 

@@ -15,9 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from orchestrator import report
-from orchestrator.report_analysis import seeds_command, significance_display, suggested_seeds
-from orchestrator.significance import (
+from orchestrator.analysis.significance import (
     BASELINE,
     BOOTSTRAP_MIN_SEEDS,
     NOT_RECORDED,
@@ -32,6 +30,12 @@ from orchestrator.significance import (
     significance_table,
     summary_significance,
     too_few_seeds,
+)
+from orchestrator.report import command as report
+from orchestrator.report.analysis_sections import (
+    seeds_command,
+    significance_display,
+    suggested_seeds,
 )
 
 

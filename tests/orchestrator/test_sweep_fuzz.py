@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from emotrain.config_errors import ConfigError
 from emotrain.emotions import SEMEVAL_EMOTIONS
 from orchestrator.run import main
-from orchestrator.sweep import load_sweep
+from orchestrator.spec.sweep import load_sweep
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "sweeps" / "smoke.yaml"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from emotrain.config_errors import ConfigError
-from orchestrator.sweep import load_sweep
+from orchestrator.spec.sweep import load_sweep
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "sweeps" / "smoke.yaml"

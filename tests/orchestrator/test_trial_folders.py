@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.storage import folder_prefix
+from orchestrator.trial.folder import folder_prefix
 
 
 def test_a_short_cell_name_is_kept() -> None:

@@ -13,7 +13,7 @@ from tiny_encoder import TINY_BERT
 
 from emotrain import train
 from emotrain.train_state import LATEST
-from orchestrator.trial import epoch_reporter
+from orchestrator.trial.trainable import epoch_reporter
 
 
 def _config(epochs: int, patience: int) -> dict[str, Any]:

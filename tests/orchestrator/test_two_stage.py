@@ -17,11 +17,11 @@ import pytest
 import yaml
 
 from orchestrator import run
-from orchestrator.layers import storage_override
-from orchestrator.plan import make_plan
-from orchestrator.second_stage import plan_second_stage, stage_epochs
-from orchestrator.storage import completed_trials
-from orchestrator.sweep import load_sweep
+from orchestrator.plan.plan import make_plan
+from orchestrator.plan.second_stage import plan_second_stage, stage_epochs
+from orchestrator.plan.stored import completed_trials
+from orchestrator.spec.layers import storage_override
+from orchestrator.spec.sweep import load_sweep
 
 pytestmark = pytest.mark.slow(minutes=2)  # on 2 CPUs: see conftest.py
 

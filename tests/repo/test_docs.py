@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator.sweep import SweepSpec
+from orchestrator.spec.sweep import SweepSpec
 
 pytestmark = pytest.mark.slow(minutes=15)  # on 2 CPUs: see conftest.py
 

@@ -21,9 +21,9 @@ import pytest
 from ray.cluster_utils import Cluster
 
 from orchestrator import run
-from orchestrator.layers import read_layers
-from orchestrator.smoke import smoke_overrides
-from orchestrator.sweep import load_sweep
+from orchestrator.spec.layers import read_layers
+from orchestrator.spec.smoke import smoke_overrides
+from orchestrator.spec.sweep import load_sweep
 
 pytestmark = pytest.mark.slow(minutes=8)  # on 2 CPUs: see conftest.py
 
