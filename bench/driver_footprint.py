@@ -9,7 +9,10 @@ the searcher, the progress lines) is what grows with their number. The driver's 
 every second with the number of finished trials (bench/local_sweeps.py's sampler); reported
 are the RSS at the first sample with 50 trials finished, with 500 (where the sweep is that
 long) and with all finished, the peak, and the growth per 100 trials from 500 trials on (from
-50 in a shorter sweep): the figure the target of at most +2 MiB per 100 trials is read from.
+50 in a shorter sweep): the least-squares slope of every sample from then on, the figure the
+target of at most +2 MiB per 100 trials is read from. The RSS rises within a Tuner pass
+(``trials_per_pass``) and falls back when the next begins, so the difference of two single
+readings depends on where in their passes they fall; the slope does not.
 
 ``--trials-per-pass N`` sets the sweep's ``trials_per_pass`` (the driver's Tuner runs of at
 most N trials; default: the sweep file's default), to compare one long Tuner run with passes.
@@ -31,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from encoders import TINY_BERT
 from local_sweeps import SEEDS, driver_command, sample_driver_memory, tiny_sweep_file
@@ -100,9 +104,11 @@ def figures(
 
     early = min(EARLY, total)
     start = WARM if total > WARM else early
+    later = [(done, mib) for done, mib in memory if done >= start]
     growth = None
-    if rss_at(start) is not None and rss_at(total) is not None and total > start:
-        growth = round(100 * (rss_at(total) - rss_at(start)) / (total - start), 2)
+    if total > start and len({done for done, _ in later}) > 1:
+        slope = np.polyfit([done for done, _ in later], [mib for _, mib in later], 1)[0]
+        growth = round(100 * float(slope), 2)
     readings = {done: _rounded(rss_at(done)) for done in sorted({early, start, total})}
     curve = sorted({*range(early, total + 1, 50), total})
     return {
