@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from emotrain.data.types import DataFileError, EmotionData, read_text
+from emotrain.emotions import name_list_problem
 
 Clusters = dict[str, list[str]]
 
@@ -47,8 +48,8 @@ def validate_clusters(clusters: Any, allow_overlap: bool = False) -> Clusters:
     result: Clusters = {}
     for name, members in clusters.items():
         _check_cluster(name, members)
-        if len(set(members)) != len(members):
-            raise ValueError(f"cluster {name!r} lists a member twice: {members}")
+        if problem := name_list_problem(members):  # the rule of every emotion-name list
+            raise ValueError(f"cluster {name!r}: {problem}")
         for member in members:
             if member in owner and not allow_overlap:
                 raise ValueError(
