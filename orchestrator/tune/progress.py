@@ -66,6 +66,17 @@ class ConfigProgress(tune.Callback):
                 values = self._values.setdefault(trial.config_key, {})
                 values[trial.seed] = trial.metrics.get(metric)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Tune pickles its callbacks with the Tuner's state when a pass starts, while the live
+        # view (which holds the terminal) is shown: the copy gets the plain lines instead.
+        state = dict(self.__dict__)
+        del state["_view"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._view = _Lines(self)
+
     @contextmanager
     def shown(self) -> Iterator[None]:
         """The live view on a person's terminal while the pass runs (else the plain lines)."""
