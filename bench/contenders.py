@@ -102,7 +102,11 @@ class Timer:
         self.cpu_seconds = time.process_time() - self._cpu
 
 
-def emotrain_config(args: argparse.Namespace, dev_size: int | None, fast: bool) -> dict[str, Any]:
+def emotrain_config(
+    args: argparse.Namespace, dev_size: int | None, fast: bool, padded: bool = False
+) -> dict[str, Any]:
+    """``fast``: every speed option set on, group_by_length too; ``padded``: the defaults but
+    model.padding_free off (the encoder computes the padding too)."""
     optim: dict[str, Any] = {
         "lr": args.lr, "batch_size": BATCH_SIZE, "max_epochs": args.epochs, "patience": args.epochs,
         "warmup_ratio": WARMUP_RATIO, "weight_decay": 0.0,
@@ -110,7 +114,9 @@ def emotrain_config(args: argparse.Namespace, dev_size: int | None, fast: bool) 
     model: dict[str, Any] = {"encoder": {"name": args.encoder}, "max_length": MAX_LENGTH}
     if fast:  # only when asked: the defaults contender sets no option
         optim |= {"group_by_length": True, "fused": True}
-        model |= {"top_layer_on_prompt": True, "fast_dropout": True}
+        model |= {"top_layer_on_prompt": True, "fast_dropout": True, "padding_free": True}
+    if padded:
+        model |= {"padding_free": False}
     data = {"root": data_root(args), "language": "english", "train_limit": args.train_limit}
     return {
         # eval_limit = dev's size: dev whole, test (not compared) no longer than dev

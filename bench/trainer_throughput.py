@@ -19,8 +19,11 @@ emotrain runs as ``emotrain, defaults``, setting no option: random batches padde
 longest example, with the speed options that are on by default, ``optim.fused`` (the fused
 AdamW that the Trainer uses by default on torch >= 2.8), ``model.top_layer_on_prompt`` (the
 encoder's last layer computed only at the emotion prompt's positions, the only states Demux
-reads) and ``model.fast_dropout`` (dropout masks from 16 random bits per element, not torch's
-Bernoulli sampler). Unless ``--no-fast``, also as ``emotrain, fast``: the defaults plus the
+reads), ``model.fast_dropout`` (dropout masks from 16 random bits per element, not torch's
+Bernoulli sampler) and ``model.padding_free`` (every layer's token-wise work on the batch's real
+tokens only, attention on groups of sequences of similar length); as ``emotrain, defaults,
+padded``, the same with ``model.padding_free`` off, to show its share. Unless ``--no-fast``,
+also as ``emotrain, fast``: the defaults plus the
 opt-in ``optim.group_by_length`` (the Trainer's grouping rule, batches then shuffled); and as
 ``emotrain, fast, torch's embedding gradient``, the same with torch's own gradient for the
 word embeddings, which ``train`` otherwise keeps in one buffer on the CPU
@@ -85,6 +88,7 @@ from emotrain import TrainHooks, train
 from emotrain.config import TrainConfig
 
 DEFAULTS = "emotrain, defaults"
+PADDED = "emotrain, defaults, padded"  # model.padding_free off: the option's share
 TORCH_GRAD = "emotrain, fast, torch's embedding gradient"  # what emotrain.train did before
 
 Row = dict[str, Any]
@@ -129,6 +133,7 @@ def run_contenders(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     dev_size = len(pairs.splits["dev"][0])
     contenders: dict[str, Callable[[], Row]] = {
         DEFAULTS: lambda: run_emotrain(args, dev_size, fast=False),
+        PADDED: lambda: run_emotrain(args, dev_size, fast=False, padded=True),
     }
     if args.fast:
         contenders["emotrain, fast"] = lambda: run_emotrain(args, dev_size, fast=True)
@@ -155,7 +160,11 @@ def run_contenders(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
 
 
 def run_emotrain(
-    args: argparse.Namespace, dev_size: int, fast: bool, kept_grad: bool = True
+    args: argparse.Namespace,
+    dev_size: int,
+    fast: bool,
+    kept_grad: bool = True,
+    padded: bool = False,
 ) -> Row:
     """One ``emotrain.train`` call, watched through its hooks (emotrain/hooks.py): the loop runs
     from ``loop_started`` to the last ``report``, and each evaluation pass is timed. Without
@@ -173,7 +182,8 @@ def run_emotrain(
         calls.append(Timed(split, examples, timer))
 
     hooks = TrainHooks(loop_started=mark, evaluation=timed, torch_embedding_grad=not kept_grad)
-    result = train(emotrain_config(args, dev_size, fast), report=lambda _: mark(), hooks=hooks)
+    config = emotrain_config(args, dev_size, fast, padded)
+    result = train(config, report=lambda _: mark(), hooks=hooks)
     in_loop = [call.timer for call in calls if call.split == "dev"]
     train_seconds = marks[-1][0] - marks[0][0] - sum(timer.seconds for timer in in_loop)
     train_cpu = marks[-1][1] - marks[0][1] - sum(timer.cpu_seconds for timer in in_loop)

@@ -28,6 +28,7 @@ KEY_BASELINES: dict[tuple[str, ...], Any] = {
     ("optim", "fused"): False,
     ("model", "top_layer_on_prompt"): False,
     ("model", "fast_dropout"): False,
+    ("model", "padding_free"): False,
     ("data", "preprocess", "hashtag_words"): False,
     ("data", "preprocess", "emoji_language"): {"english": "en", "spanish": "en", "arabic": "en"},
 }

@@ -9,6 +9,7 @@ passes its own ``report``.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -43,6 +44,8 @@ from emotrain.models.memo import memo_template
 from emotrain.speed.compile import begin_step, check_compile, compiled, padded_length
 from emotrain.speed.embedding_grad import keep_embedding_grad
 from emotrain.train_state import TrainingState, load_state, save_state
+
+log = logging.getLogger("emotrain")
 
 Report = Callable[[dict[str, float]], None]
 
@@ -209,6 +212,10 @@ def build_run_model(
     corpus = [*train_data.texts, template, *prompts]
     model, tokenizer = build_model(cfg.model, corpus, len(train_data.emotions))
     model.to(workers.device)
+    if cfg.optim.compile != "off" and getattr(model, "padding_free", False):
+        # Compiled kernels need fixed shapes; the real tokens' count changes every batch.
+        log.info("model.padding_free: not applied (optim.compile); the padded encoder runs")
+        model.padding_free = False
     cpu_alone = workers.device.type == "cpu" and not workers.parallel
     if cpu_alone and cfg.optim.compile == "off" and not hooks.torch_embedding_grad:
         keep_embedding_grad(model, model.encoder.get_input_embeddings())

@@ -90,6 +90,14 @@ class ModelConfig(Section):
         "float rounding, other dropout draws in training); BERT- and RoBERTa-style encoders, "
         "elsewhere (and for MEmo) the full encoder runs",
     )
+    padding_free: bool = Field(
+        default=True,
+        description="in training, every layer's projections, feed-forward passes and layer "
+        "norms run on the batch's real tokens only, attention on the padded layout as before "
+        "(the same batches, less work; equal up to float rounding, other dropout draws; "
+        "evaluation unchanged); BERT- and RoBERTa-style encoders, elsewhere (and with "
+        "optim.compile) the padded encoder runs",
+    )
     fast_dropout: bool = Field(
         default=True,
         description="every dropout mask drawn from 16 random bits per element instead of "

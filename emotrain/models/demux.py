@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
+from emotrain.speed import padding_free
 from emotrain.speed.prompt_top import check_supported, encode_prompt
 
 
@@ -22,13 +23,18 @@ class Demux(nn.Module):
     evaluation time (unseen emotions, another language's words)."""
 
     def __init__(
-        self, encoder: PreTrainedModel, dropout: float, top_layer_on_prompt: bool = False
+        self,
+        encoder: PreTrainedModel,
+        dropout: float,
+        top_layer_on_prompt: bool = False,
+        padding_free: bool = False,
     ) -> None:
         super().__init__()
-        if top_layer_on_prompt:
+        if top_layer_on_prompt or padding_free:
             check_supported(encoder)
         self.encoder = encoder
         self.top_layer_on_prompt = top_layer_on_prompt
+        self.padding_free = padding_free  # in training only: evaluation runs the padded encoder
         width = encoder.config.hidden_size
         self.head = nn.Sequential(
             nn.Linear(width, width), nn.Tanh(), nn.Dropout(dropout), nn.Linear(width, 1)
@@ -61,6 +67,12 @@ class Demux(nn.Module):
         token_type_ids: torch.Tensor | None,
         prompt_length: int,
     ) -> torch.Tensor:
+        if self.padding_free and self.training:
+            top_rows = prompt_length if self.top_layer_on_prompt else None
+            states = padding_free.encode(
+                self.encoder, input_ids, attention_mask, token_type_ids, top_rows
+            )
+            return states[:, :prompt_length]
         if self.top_layer_on_prompt:
             return encode_prompt(
                 self.encoder, input_ids, attention_mask, token_type_ids, prompt_length

@@ -13,7 +13,7 @@ from emotrain.models.config import ModelConfig
 from emotrain.models.demux import Demux
 from emotrain.models.encoder import build_encoder, build_masked_lm
 from emotrain.models.memo import Memo
-from emotrain.speed import fast_dropout, prompt_top
+from emotrain.speed import fast_dropout, padding_free, prompt_top
 
 log = logging.getLogger("emotrain")
 
@@ -36,11 +36,15 @@ def assemble(config: ModelConfig, encoder: PreTrainedModel, num_emotions: int) -
         top = config.top_layer_on_prompt and _applies(
             "top_layer_on_prompt", prompt_top.unsupported(encoder)
         )
-        model = Demux(encoder, config.dropout, top)
+        free = config.padding_free and _applies("padding_free", padding_free.unsupported(encoder))
+        model = Demux(encoder, config.dropout, top, free)
     else:
         if config.top_layer_on_prompt:
             _applies("top_layer_on_prompt", "MEmo reads the mask position, not a prompt")
         model = Memo(encoder, config.memo_head, config.dropout, num_emotions)
+        model.padding_free = config.padding_free and _applies(
+            "padding_free", model.padding_free_unsupported()
+        )
     if config.fast_dropout and _applies("fast_dropout", fast_dropout.unsupported(encoder)):
         fast_dropout.use_fast_dropout(model, encoder)
     return model

@@ -16,6 +16,7 @@ from transformers import BatchEncoding, PreTrainedModel, PreTrainedTokenizerBase
 from emotrain.data.batches import EncodedSplit
 from emotrain.emotions import Language
 from emotrain.models.config import MASK_SLOT, TEXT_SLOT, check_template
+from emotrain.speed import padding_free
 
 MemoHead = Literal["classifier", "mlm"]
 
@@ -161,6 +162,7 @@ class Memo(nn.Module):
         self.encoder = encoder
         self.head_kind = head
         self._mlm_head_name: str | None = None
+        self.padding_free = False  # model.padding_free, set by the factory; training only
         width = encoder.config.hidden_size
         if head == "classifier":
             self.head: nn.Module = nn.Sequential(
@@ -188,9 +190,7 @@ class Memo(nn.Module):
             raise ValueError(f"the batch has no mask token at position {position}")
         extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
         if self.head_kind == "classifier":
-            hidden = self.encoder(
-                input_ids=input_ids, attention_mask=attention_mask, **extra
-            ).last_hidden_state
+            hidden = self._hidden(self.encoder, input_ids, attention_mask, extra)
             return MemoOutput(self.head(hidden[:, position]))
         if emotion_inputs.label_words is None:
             raise ValueError("the mlm head needs MemoInputs.label_words")
@@ -209,10 +209,30 @@ class Memo(nn.Module):
         if self._mlm_head_name is None:  # an architecture whose head we do not know: slower
             logits = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra)
             return logits.logits[:, position]
-        hidden = self.encoder.base_model(
-            input_ids=input_ids, attention_mask=attention_mask, **extra
-        ).last_hidden_state
+        hidden = self._hidden(self.encoder.base_model, input_ids, attention_mask, extra)
         return getattr(self.encoder, self._mlm_head_name)(hidden[:, position])
+
+    def _hidden(
+        self,
+        encoder: PreTrainedModel,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        extra: dict[str, torch.Tensor],
+    ) -> torch.Tensor:
+        """The encoder's last hidden states, [B, T, D]: on the real tokens alone in training
+        with ``padding_free``."""
+        if self.padding_free and self.training:
+            types = extra.get("token_type_ids")
+            return padding_free.encode(encoder, input_ids, attention_mask, types)
+        output = encoder(input_ids=input_ids, attention_mask=attention_mask, **extra)
+        return output.last_hidden_state
+
+    def padding_free_unsupported(self) -> str | None:
+        """Why ``padding_free`` cannot apply to this model (None: it can)."""
+        if self.head_kind == "mlm" and self._mlm_head_name is None:
+            return f"the MLM head of {type(self.encoder).__name__} is not one MEmo knows"
+        encoder = self.encoder if self.head_kind == "classifier" else self.encoder.base_model
+        return padding_free.unsupported(encoder)
 
 
 def _mask_token(tokenizer: PreTrainedTokenizerBase) -> str:

@@ -54,8 +54,14 @@ def encode_prompt(
     *lower, top = encoder.encoder.layer
     for layer in lower:
         hidden = layer(hidden, mask)
-    attend = ALL_ATTENTION_FUNCTIONS.get(encoder.config._attn_implementation)
-    return _top_at_prompt(top, hidden, mask, prompt_length, attend or sdpa_attention_forward)
+    return _top_at_prompt(top, hidden, mask, prompt_length, attention_function(encoder))
+
+
+def attention_function(encoder: PreTrainedModel) -> Callable[..., tuple[torch.Tensor, None]]:
+    """The encoder's attention function: SDPA, or model.fast_dropout's (SDPA also when the
+    encoder is set to "eager", as before)."""
+    chosen = ALL_ATTENTION_FUNCTIONS.get(encoder.config._attn_implementation)
+    return chosen or sdpa_attention_forward
 
 
 def _top_at_prompt(
@@ -65,8 +71,7 @@ def _top_at_prompt(
     prompt_length: int,
     attend: Callable[..., tuple[torch.Tensor, None]],
 ) -> torch.Tensor:
-    """``attend``: the encoder's attention function (SDPA, or model.fast_dropout's; SDPA when
-    the encoder is set to "eager", as before)."""
+    """``attend``: the encoder's ``attention_function``."""
     attention = layer.attention.self
     batch, length, _ = hidden.shape
     prompt = hidden[:, :prompt_length]

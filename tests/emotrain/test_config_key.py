@@ -15,7 +15,7 @@ from emotrain import TrainConfig
 # parity changed them.
 EARLIER_DEFAULTS: dict[str, Any] = {
     "optim": {"fused": False},
-    "model": {"top_layer_on_prompt": False, "fast_dropout": False},
+    "model": {"top_layer_on_prompt": False, "fast_dropout": False, "padding_free": False},
     "data": {
         "preprocess": {
             "hashtag_words": False,
@@ -59,8 +59,9 @@ def test_the_speed_options_stored_as_opted_in_keep_their_key() -> None:
         "optim": {"fused": True, "group_by_length": True},
         "model": {"top_layer_on_prompt": True, "fast_dropout": True},
     }
-    # Only the preprocessing default changed for this one.
-    config = TrainConfig.model_validate(_merge(opted_in, {"data": EARLIER_DEFAULTS["data"]}))
+    # Only the preprocessing and padding_free defaults changed for this one.
+    earlier = {"data": EARLIER_DEFAULTS["data"], "model": {"padding_free": False}}
+    config = TrainConfig.model_validate(_merge(opted_in, earlier))
     assert config.config_key() == "4e1fc17232c80945"
     assert config.trial_key() == "e38ddce908e96905"
 
@@ -88,3 +89,23 @@ def test_an_option_at_its_new_default_is_the_same_run_written_or_not() -> None:
         {"optim": {"fused": True}, "model": {"fast_dropout": True}}
     )
     assert written.config_key() == TrainConfig().config_key()
+
+
+# Keys stored by the converged study's first trials, before model.padding_free existed (the
+# defaults then: fused AdamW, the prompt-only top layer, fast dropout, the paper reduction).
+BEFORE_PADDING_FREE = [
+    ({}, "58a5aa5f0de34501"),
+    ({"loss": {"local": "intra", "weights": "rho", "alpha": 0.2}}, "0a3c467bbd0da379"),
+    ({"model": {"kind": "memo"}}, "8a3046719b4df950"),
+]
+
+
+@pytest.mark.parametrize(("written", "stored"), BEFORE_PADDING_FREE)
+def test_runs_before_padding_free_keep_their_key_when_they_set_it_off(
+    written: dict[str, Any], stored: str
+) -> None:
+    """``model.padding_free`` (on by default) is set off in the study's sweep file, so the
+    study resumes on its stored trials; left at the default, a run gets a key of its own."""
+    off = _merge(written, {"model": {"padding_free": False}})
+    assert TrainConfig.model_validate(off).config_key() == stored
+    assert TrainConfig.model_validate(written).config_key() != stored

@@ -4,7 +4,6 @@ for BERT- and RoBERTa-style encoders, on padded batches of real tweets."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,10 @@ import torch
 from dev_batches import padded_batches
 from transformers import DistilBertConfig, DistilBertModel
 
-from emotrain import TrainConfig
 from emotrain.data.semeval import load_semeval
 from emotrain.models.config import ModelConfig
 from emotrain.models.demux import Demux
-from emotrain.models.factory import assemble, build_model
+from emotrain.models.factory import build_model
 
 
 @pytest.mark.parametrize("style", ["bert", "roberta"])
@@ -34,20 +32,6 @@ def test_scores_equal_the_full_encoder(semeval_root: Path, style: str) -> None:
             expected, got = full(**inputs, pooling=pooling), pruned(**inputs, pooling=pooling)
             torch.testing.assert_close(got.emotion_states, expected.emotion_states)
             torch.testing.assert_close(got.logits, expected.logits)
-
-
-def test_a_default_never_refuses_a_model(caplog: pytest.LogCaptureFixture) -> None:
-    """On by default, the option falls back to the full encoder where it cannot apply (MEmo, an
-    encoder not laid out like BERT) and logs why, once."""
-    config = TrainConfig.model_validate({"model": {"kind": "memo"}})
-    assert config.model.top_layer_on_prompt
-    encoder = DistilBertModel(DistilBertConfig(vocab_size=100, dim=16, n_layers=1, n_heads=2,
-                                               hidden_dim=32))  # fmt: skip
-    with caplog.at_level(logging.INFO, logger="emotrain"):
-        model = assemble(ModelConfig(), encoder, num_emotions=3)
-    assert isinstance(model, Demux) and not model.top_layer_on_prompt
-    notes = [r.getMessage() for r in caplog.records if "top_layer_on_prompt" in r.getMessage()]
-    assert len(notes) == 1 and "needs a BERT- or RoBERTa-style encoder" in notes[0]
 
 
 def test_an_encoder_not_laid_out_like_bert_is_refused() -> None:

@@ -4,16 +4,21 @@ reading and preprocessing."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from transformers import DistilBertConfig, DistilBertModel
 
-from emotrain import train
+from emotrain import TrainConfig, train
 from emotrain.data import loading
 from emotrain.data.config import DataConfig
 from emotrain.data.sampling import length_grouped
+from emotrain.models.config import ModelConfig
+from emotrain.models.demux import Demux
+from emotrain.models.factory import assemble
 
 
 def _padded_tokens(order: torch.Tensor, lengths: torch.Tensor, batch_size: int) -> int:
@@ -46,6 +51,7 @@ def _config(optim: dict[str, object] | None = None, **sections: object) -> dict[
     [{"optim": {"group_by_length": True}}, {"optim": {"fused": False}},
      {"model": {"top_layer_on_prompt": False}},  # test_prompt_top.py: its other checks
      {"model": {"fast_dropout": False}},  # test_fast_dropout.py: its other checks
+     {"model": {"padding_free": False}},  # test_padding_free.py: its other checks
      {"model": {"kind": "memo", "memo_head": "mlm", "fast_dropout": False}}],
 )  # fmt: skip
 def test_speed_options_train_reproducibly_under_their_own_key(option: dict[str, dict]) -> None:
@@ -53,6 +59,20 @@ def test_speed_options_train_reproducibly_under_their_own_key(option: dict[str, 
     default = train(_config(model={"kind": option.get("model", {}).get("kind", "demux")}))
     assert first.history == again.history
     assert first.config_key != default.config_key
+
+
+@pytest.mark.parametrize("option", ["top_layer_on_prompt", "padding_free"])
+def test_a_default_never_refuses_a_model(option: str, caplog: pytest.LogCaptureFixture) -> None:
+    """On by default, each encoder option falls back to the standard encoder where it cannot
+    apply (an encoder not laid out like BERT) and logs why, once."""
+    assert getattr(TrainConfig().model, option)
+    encoder = DistilBertModel(DistilBertConfig(vocab_size=100, dim=16, n_layers=1, n_heads=2,
+                                               hidden_dim=32))  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="emotrain"):
+        model = assemble(ModelConfig(), encoder, num_emotions=3)
+    assert isinstance(model, Demux) and not getattr(model, option)
+    notes = [r.getMessage() for r in caplog.records if f"model.{option}:" in r.getMessage()]
+    assert len(notes) == 1 and "needs a BERT- or RoBERTa-style encoder" in notes[0]
 
 
 def _table(tmp_path: Path) -> DataConfig:
