@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -52,18 +53,25 @@ def encode(
     return layout.unsorted(_layer(top, tokens, layout, attend, top_rows), top_rows)
 
 
+class _Group(NamedTuple):
+    """Consecutive sequences of the layout's ``order``, attended together."""
+
+    count: int  # sequences
+    span: int  # the longest one's length: the group is padded to it
+    places: torch.Tensor  # the group's token rows' places in a [count * span] layout
+    mask: torch.Tensor | None  # the group's attention mask
+
+
 @dataclass(frozen=True)
 class _Layout:
     """Where a [B, T] batch's real tokens are. The sequences are taken longest first
     (``order``); row ``i`` of the token matrix is flat position ``real[i]`` (``b * T + t``), so
-    each group's tokens are consecutive rows. ``groups`` holds, per group, its first sequence in
-    ``order``, its sequence count, its padded length, its rows' places in a [count * length]
-    layout, and its attention mask."""
+    each group's tokens are consecutive rows."""
 
     real: torch.Tensor
     order: torch.Tensor
     shape: tuple[int, int]
-    groups: list[tuple[int, int, int, torch.Tensor, torch.Tensor | None]]
+    groups: list[_Group]
 
     @classmethod
     def of(
@@ -87,7 +95,7 @@ class _Layout:
             attend_mask = create_bidirectional_mask(
                 config=encoder.config, inputs_embeds=hidden[:count, :span], attention_mask=mask
             )
-            groups.append((first, count, span, places, attend_mask))
+            groups.append(_Group(count, span, places, attend_mask))
         return cls(real, order, (batch, length), groups)
 
     def padded(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -127,18 +135,20 @@ def _layer(
     # One product for the projections a row needs, as one [D, k * D] weight.
     weight = torch.cat([p.weight for p in projections])
     bias = torch.cat([p.bias for p in projections])
-    projected = F.linear(tokens, weight, bias)
-    query = None if top_rows is None else attention.query(queries)
-    contexts, start = [], 0
-    for first, count, span, places, mask in layout.groups:
-        rows = projected[start : start + len(places)]
-        start += len(places)
+    # Each group's rows by ``split``, not by slicing: a slice's backward fills a zero gradient
+    # the size of the whole matrix per group, ``split``'s joins the groups' gradients once.
+    group_rows = F.linear(tokens, weight, bias).split([len(g.places) for g in layout.groups])
+    if top_rows is not None:
+        group_queries = attention.query(queries).split([g.count * top_rows for g in layout.groups])
+    contexts = []
+    for index, (count, span, places, mask) in enumerate(layout.groups):
+        rows = group_rows[index]
         blank = rows.new_zeros(count * span, rows.shape[-1])
         states = blank.index_copy(0, places, rows).view(count, span, -1)
-        if query is None:
+        if top_rows is None:
             q, k, v = states.split(width, dim=-1)
         else:
-            q = query[first * top_rows : (first + count) * top_rows].view(count, top_rows, -1)
+            q = group_queries[index].view(count, top_rows, -1)
             k, v = states.split(width, dim=-1)
             if mask is not None and mask.dim() == 4 and mask.shape[-2] == span:
                 mask = mask[:, :, :top_rows]  # the prompt's rows of a [n, 1, T, T] mask
@@ -149,7 +159,7 @@ def _layer(
             scaling=attention.scaling,
         )  # fmt: skip
         context = context.reshape(-1, width)
-        contexts.append(context if query is not None else context.index_select(0, places))
+        contexts.append(context if top_rows is not None else context.index_select(0, places))
     inputs = tokens if top_rows is None else queries
     attended = layer.attention.output(torch.cat(contexts), inputs)
     return layer.output(layer.intermediate(attended), attended)
