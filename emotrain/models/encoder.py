@@ -80,9 +80,9 @@ def _quiet_load_report() -> Iterator[None]:
     """transformers logs a multi-line "LOAD REPORT" warning for every checkpoint key the model
     does not use, and the pooler that every model here leaves out is one on every load (one
     report per trial in a sweep's console), and its progress bar is drawn on every load too.
-    Both are silenced while loading; what matters, weights the
-    model needs and the checkpoint lacks, emotrain logs in one line (``_log_missing``) or
-    refuses (a masked LM without its head)."""
+    Both are silenced while loading. What matters, weights the model needs and the checkpoint
+    lacks, emotrain logs in one line (``_log_missing``) or refuses (a masked LM without its
+    head)."""
     # A filter, not a level: transformers runs more checks (and warns) when this logger's
     # level is raised.
     loader = logging.getLogger("transformers.modeling_utils")
