@@ -387,8 +387,10 @@ class Sweep:
         return len(self.cells) * self.spec.search.budget * len(self.spec.seeds)
 
     def train_config(self, cell: Cell, params: dict[str, Scalar], seed: int) -> TrainConfig:
-        """The full training config of one trial (threads follow the trial's CPUs)."""
-        values = with_overrides(self.spec.base, {**cell.overrides, **params})
+        """The full training config of one trial (threads follow the trial's CPUs). A path
+        set by the grid or the search is made absolute like ``base``'s: the trial runs in its
+        own folder."""
+        values = _absolute_paths(with_overrides(self.spec.base, {**cell.overrides, **params}))
         values["seed"] = seed
         values["threads"] = max(1, int(self.spec.resources.cpus))
         return TrainConfig.model_validate(values)
@@ -532,8 +534,8 @@ def _slug(value: GridValue) -> str:
 
 
 def _absolute_paths(section: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with relative file and folder options made absolute from the current folder:
-    trials run elsewhere (their own folder, another node)."""
+    """A config section with relative file and folder options made absolute from the current
+    folder: trials run elsewhere (their own folder, another node)."""
     resolved: dict[str, Any] = {}
     for key, value in section.items():
         if isinstance(value, dict):

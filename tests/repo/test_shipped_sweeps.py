@@ -93,6 +93,23 @@ def test_emosweep_data_or_data_fills_the_paths(
     assert sweep.train_config(sweep.cells[0], {}, 0).data.root == data_root / "semeval2018-ec"
 
 
+def test_a_relative_data_folder_reaches_the_trials_absolute(
+    data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--data ../shared/data`` as the docs write it: every path a trial gets is absolute, the
+    grid's too (a trial runs in its own folder, where a relative path names nothing)."""
+    monkeypatch.chdir(data_root.parent)
+    sweep = load_sweep(REPO / "sweeps" / "measured" / "minilm-converged.yaml", data=data_root.name)
+    ekman = [cell for cell in sweep.cells if "transfer.eval_clusters" in cell.overrides]
+    assert ekman, "the study has its GoEmotions-Ekman cell"
+    for cell in sweep.cells:
+        config = sweep.train_config(cell, {}, 0)
+        assert config.data.root == data_root.resolve() / "semeval2018-ec"
+    config = sweep.train_config(ekman[0], {}, 0)
+    assert config.transfer.eval_data.root == data_root.resolve() / "goemotions"
+    assert config.transfer.eval_clusters == data_root.resolve() / "goemotions/ekman_mapping.json"
+
+
 def test_every_experiment_has_a_file() -> None:
     names = {_ids(path) for path in SWEEPS}
     papers = {"correlation.yaml", "correlation-spanish.yaml", "correlation-arabic.yaml",
