@@ -17,7 +17,7 @@ import pytest
 from matplotlib.image import imread
 
 from orchestrator.report import command as report
-from orchestrator.report.display_tables import duration
+from orchestrator.report.display_tables import HEADLINE, duration
 from orchestrator.results.summary import missing_results
 from orchestrator.results.tables import write_tables
 
@@ -31,14 +31,7 @@ FIGURES = {
 # the tables the report was built from, copied beside it so that it can be rebuilt from them
 SOURCES = {"trials.parquet", "epochs.parquet", "configs.parquet", "sweep.json"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-HEADINGS = {
-    "dev Jaccard": "best_dev_jaccard",
-    "dev micro-F1": "best_dev_micro_f1",
-    "dev macro-F1": "best_dev_macro_f1",
-    "test Jaccard": "test_jaccard",
-    "test micro-F1": "test_micro_f1",
-    "test macro-F1": "test_macro_f1",
-}
+HEADINGS = {heading: column for column, heading in HEADLINE}
 MEAN_STD = re.compile(r"^(\d+\.\d{4}) ± (\d+\.\d{4})$")
 # Runs the report command and fails if it imported Ray or torch: it reads tables only.
 TABLES_ONLY = (
