@@ -38,9 +38,9 @@ def _tables(page: Path) -> list[tuple[str, list[str], list[list[str]]]]:
     return tables
 
 
-def _shows(shown: str, value: float) -> bool:
-    """Whether ``shown`` (percent, one decimal) is ``value`` rounded, either way at a half."""
-    return abs(float(shown) - 100 * value) <= 0.05 + 1e-9
+def _shows(shown: str, values: pd.Series) -> pd.Series:
+    """Which ``values`` ``shown`` (percent, one decimal) rounds, either way at a half."""
+    return abs(float(shown) - 100 * values) <= 0.05 + 1e-9
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
@@ -51,23 +51,21 @@ def test_the_results_table_quotes_its_folder(page: Path) -> None:
         configs = pd.read_parquet(REPO / folder / "configs.parquet")
         columns = {i: METRICS[name] for i, name in enumerate(header) if name in METRICS}
         assert columns, f"{page.name}: the table of {folder} has no column of {list(METRICS)}"
-        matched: list[str] = []
+        parsed = []  # per row, each score column's match, parsed once
         for row in rows:
-            scores = {}
-            for i, metric in columns.items():
-                score = _SCORE.match(row[i])
+            scores = {i: _SCORE.match(row[i]) for i in columns}
+            for i, score in scores.items():
                 assert score, f"{page.name}: {row[i]!r} in row {row[0]!r} is not 'mean ± std'"
-                scores[metric] = score
-            same = configs[
-                [
-                    all(
-                        _shows(score["mean"], config[f"{metric}_mean"])
-                        and _shows(score["std"], config[f"{metric}_std"])
-                        for metric, score in scores.items()
-                    )
-                    for _, config in configs.iterrows()
+            parsed.append(scores)
+        matched: list[str] = []
+        for row, scores in zip(rows, parsed, strict=True):
+            same = configs
+            for i, score in scores.items():
+                metric = columns[i]
+                same = same[
+                    _shows(score["mean"], same[f"{metric}_mean"])
+                    & _shows(score["std"], same[f"{metric}_std"])
                 ]
-            ]
             assert len(same) == 1, (
                 f"{page.name}: row {row[0]!r} matches {len(same)} configurations of "
                 f"{folder}/configs.parquet, not one: its numbers are not that study's"
@@ -75,8 +73,8 @@ def test_the_results_table_quotes_its_folder(page: Path) -> None:
             matched.append(same["config_key"].iloc[0])
         assert len(set(matched)) == len(matched), f"{page.name}: two rows quote one configuration"
         for i in columns:
-            means = [float(_SCORE.match(row[i])["mean"]) for row in rows]
-            bold = [bool(_SCORE.match(row[i])["bold"]) for row in rows]
+            means = [float(scores[i]["mean"]) for scores in parsed]
+            bold = [bool(scores[i]["bold"]) for scores in parsed]
             assert bold == [mean == max(means) for mean in means], (
                 f"{page.name}: in column {header[i]!r} the bold scores are not the best ones"
             )
