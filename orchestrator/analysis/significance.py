@@ -3,9 +3,12 @@ best and test Jaccard, micro-F1 and macro-F1), each configuration's mean over se
 baseline's, an interval for that difference, p-values from tests named beside them, a verdict
 corrected for the many comparisons a sweep makes, and how many seeds would settle it.
 
-Paired when the seeds are shared (both configurations ran exactly the same seeds): the seed
-then fixes the initialisation and the data order of both, so the per-seed differences carry the
-comparison and seed-to-seed noise shared by both cancels.
+Paired when the seeds are shared: the seed fixes the initialisation and the data order of
+both configurations, so the per-seed differences carry the comparison and seed-to-seed noise
+shared by both cancels. Both ran exactly the same seeds, or at least ``min_seeds()`` of them in
+common (a baseline run to 8 seeds against configurations run to 6): the comparison then rests on
+the seeds both ran, and a seed only one side ran is left out of the difference, not paired with
+a stranger.
 
 - Interval: the 95% t interval of the mean per-seed difference (``scipy.stats.ttest_rel``).
   From ``BOOTSTRAP_MIN_SEEDS`` seeds on, a percentile bootstrap interval of the same mean is
@@ -19,8 +22,17 @@ comparison and seed-to-seed noise shared by both cancels.
   test: it assumes nothing about the differences' distribution, which a handful of seeds cannot
   check.
 
-Unpaired (the seeds differ): Welch's t interval and Welch's t-test, which the verdict then uses;
-a bootstrap interval beside it when both sides have ``BOOTSTRAP_MIN_SEEDS`` seeds.
+Unpaired (the seeds differ, and fewer than ``min_seeds()`` are shared): Welch's t interval and
+Welch's t-test, which the verdict then uses; a bootstrap interval beside it when both sides have
+``BOOTSTRAP_MIN_SEEDS`` seeds.
+
+Scored on the same data: a configuration is compared with the baseline on a metric only when
+both score it on the same examples and labels (``SCORED_ON``: the dataset, its folder and files,
+the languages and splits scored, the emotions, the annotation-format transfer's test data and
+clusters). A zero-shot cell scored on GoEmotions' test through the Ekman clusters is compared on
+the dev metrics (its early stopping reads the training data's dev split) but not on the test
+ones: against the baseline's SemEval test the difference would be between datasets, not
+methods. Its rows say so and stay out of the family.
 
 Too few seeds: the exact sign-flip test cannot go below p = 2^(1-n) (the observed pattern and
 its mirror image), so below ``min_seeds()`` seeds (6 at a level of 0.05) no verdict is possible
@@ -56,7 +68,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -77,6 +89,18 @@ PAIRED_T, WELCH_T, SIGN_FLIP = "paired t", "Welch t", "exact sign-flip"
 HOLM, BH = "Holm", "Benjamini-Hochberg"
 BASELINE = "baseline"
 NOT_RECORDED = "no per-seed scores recorded"
+OTHER_DATA = "not compared: scored on other data"
+# The training-config fields that say which examples and labels a split's metrics are scored
+# on, by split (dev, test); a field matches its subfields too (transfer.eval_data.root), apart
+# from preprocessing, which changes the text the model reads, not what is scored.
+SCORED_ON = {
+    "dev": ("data.dataset", "data.root", "data.language", "data.languages", "data.dev_languages",
+            "data.dev_file", "data.emotions", "data.eval_limit", "data.labels_column"),
+    "test": ("data.dataset", "data.root", "data.language", "data.languages",
+             "data.eval_languages", "data.test_file", "data.test_splits", "data.emotions",
+             "data.eval_limit", "data.labels_column", "transfer.eval_data",
+             "transfer.eval_clusters"),
+}  # fmt: skip
 TABLE = "significance"
 # The Comparison fields that need per-seed scores.
 _STATISTICS = ("ci_low", "ci_high", "bootstrap_low", "bootstrap_high", "t_p_value",
@@ -101,8 +125,9 @@ class Comparison:
     n: int
     n_baseline: int
     paired: bool
-    mean: float
-    baseline_mean: float
+    mean: float  # over all the configuration's seeds, as in configs.parquet
+    baseline_mean: float  # over all the baseline's seeds
+    difference: float  # paired: the mean per-seed difference over the shared seeds
     ci_low: float  # the t interval: paired, or Welch's when unpaired
     ci_high: float
     bootstrap_low: float  # NaN below BOOTSTRAP_MIN_SEEDS
@@ -111,10 +136,8 @@ class Comparison:
     sign_flip_p_value: float  # paired only
     sd_difference: float  # the per-seed differences' standard deviation (paired only)
     recorded: bool = True  # False: only the means and seed counts are known (no test ran)
-
-    @property
-    def difference(self) -> float:
-        return self.mean - self.baseline_mean
+    n_paired: int = 0  # the seeds both ran, when paired
+    other_data: bool = False  # scored on other examples or labels than the baseline: no test
 
     @property
     def interval(self) -> str:
@@ -132,12 +155,16 @@ class Comparison:
 
     @property
     def seeds(self) -> int:
-        """The seeds the comparison rests on: the smaller side's when unpaired."""
-        return min(self.n, self.n_baseline)
+        """The seeds the comparison rests on: those both ran when paired, else the smaller
+        side's."""
+        return self.n_paired if self.paired else min(self.n, self.n_baseline)
 
     def verdict(self, adjusted_p: float | None = None) -> str:
         """higher, lower or not distinguishable from ``adjusted_p`` (the p-value corrected for
-        the family; the uncorrected one when None), or too few seeds for any verdict."""
+        the family; the uncorrected one when None), too few seeds for any verdict, or not
+        compared at all (scored on other data)."""
+        if self.other_data:
+            return OTHER_DATA
         if self.seeds < min_seeds():
             return too_few_seeds(self.seeds)
         if not self.recorded:
@@ -149,28 +176,35 @@ class Comparison:
 
 
 def compare(scores: pd.Series, baseline: pd.Series) -> Comparison:
-    """``scores`` and ``baseline`` hold one value per seed, indexed by seed."""
+    """``scores`` and ``baseline`` hold one value per seed, indexed by seed. Paired on the
+    seeds both ran when they ran the same ones or share at least ``min_seeds()``."""
     scores, baseline = scores.dropna().sort_index(), baseline.dropna().sort_index()
-    paired = len(scores) >= 1 and scores.index.equals(baseline.index)
-    x, y = scores.to_numpy(float), baseline.to_numpy(float)
+    shared = scores.index.intersection(baseline.index)
+    same = scores.index.equals(baseline.index)
+    paired = len(scores) >= 1 and (same or len(shared) >= min_seeds())
     nan = float("nan")
     if paired:
-        differences = x - y
+        differences = scores[shared].to_numpy(float) - baseline[shared].to_numpy(float)
+        difference = float(np.mean(differences))
         low, high, t_p = paired_t(differences)
-        boot = bootstrap_interval((differences,)) if len(x) >= BOOTSTRAP_MIN_SEEDS else (nan, nan)
+        enough = len(differences) >= BOOTSTRAP_MIN_SEEDS
+        boot = bootstrap_interval((differences,)) if enough else (nan, nan)
         flip = sign_flip_p_value(differences)
-        sd = float(np.std(differences, ddof=1)) if len(x) >= 2 else nan
+        sd = float(np.std(differences, ddof=1)) if len(differences) >= 2 else nan
     else:
+        x, y = scores.to_numpy(float), baseline.to_numpy(float)
+        difference = float(scores.mean() - baseline.mean())
         low, high, t_p = welch_t(x, y)
         enough = min(len(x), len(y)) >= BOOTSTRAP_MIN_SEEDS
         boot = bootstrap_interval((x, y)) if enough else (nan, nan)
         flip, sd = nan, nan
     return Comparison(
-        n=len(x),
-        n_baseline=len(y),
+        n=len(scores),
+        n_baseline=len(baseline),
         paired=paired,
         mean=float(scores.mean()),
         baseline_mean=float(baseline.mean()),
+        difference=difference,
         ci_low=low,
         ci_high=high,
         bootstrap_low=boot[0],
@@ -178,7 +212,39 @@ def compare(scores: pd.Series, baseline: pd.Series) -> Comparison:
         t_p_value=t_p,
         sign_flip_p_value=flip,
         sd_difference=sd,
+        n_paired=len(shared) if paired else 0,
     )
+
+
+def not_compared(scores: pd.Series, baseline: pd.Series) -> Comparison:
+    """A configuration scored on other data than the baseline: its mean and seeds, no
+    difference and no test."""
+    nan = float("nan")
+    statistics = dict.fromkeys((*_STATISTICS, "difference"), nan)
+    unpaired = {"paired": False, "n_paired": 0, "recorded": False, "other_data": True}
+    return replace(compare(scores, baseline), **statistics, **unpaired)
+
+
+def scored_alike(configs: pd.DataFrame, baseline: str, metric: str) -> set[str]:
+    """The dev configurations that score ``metric`` on the same examples and labels as the
+    ``baseline`` configuration: equal in every ``SCORED_ON`` field of the metric's split that
+    configs.parquet records (a table recording none of them compares every configuration)."""
+    dev = configs[configs["stage"] == "dev"] if "stage" in configs else configs
+    dev = dev.drop_duplicates("config_key").set_index("config_key")
+    fields = SCORED_ON["test" if metric.startswith("test_") else "dev"]
+    columns = [
+        column
+        for column in dev.columns
+        if column.startswith("cfg.")
+        and ".preprocess." not in column
+        and any(column[4:] == f or column[4:].startswith(f + ".") for f in fields)
+    ]
+    if not columns or baseline not in dev.index:
+        return {str(key) for key in dev.index}
+    # as text: a list, None and NaN each compare equal to themselves
+    identity = dev[columns].map(str)
+    alike = (identity == identity.loc[baseline]).all(axis=1)
+    return {str(key) for key in identity.index[alike]}
 
 
 def paired_t(differences: np.ndarray) -> tuple[float, float, float]:
@@ -353,6 +419,7 @@ def summary_significance(
         means, counts = dev[f"{metric}_mean"], dev[f"{metric}_count"]
         if pd.isna(means.get(baseline)):
             continue
+        alike = scored_alike(configs, baseline, metric)
         results = {
             str(key): Comparison(
                 n=int(counts[key]),
@@ -360,8 +427,11 @@ def summary_significance(
                 paired=seeds[key] == seeds[baseline],
                 mean=float(means[key]),
                 baseline_mean=float(means[baseline]),
+                difference=float(means[key] - means[baseline]) if key in alike else nan,
                 **dict.fromkeys(_STATISTICS, nan),
                 recorded=False,
+                n_paired=int(counts[key]) if seeds[key] == seeds[baseline] else 0,
+                other_data=key not in alike,
             )
             for key in means.index[means.notna()]
         }
@@ -390,7 +460,11 @@ def _metric_rows(
     stage, scores = seed_scores(trials, metric)
     if baseline not in scores:
         return pd.DataFrame()
-    results = {key: compare(values, scores[baseline]) for key, values in scores.items()}
+    alike = scored_alike(configs, baseline, metric)
+    results = {
+        key: (compare if key in alike else not_compared)(values, scores[baseline])
+        for key, values in scores.items()
+    }
     seeds = {
         key: ",".join(str(int(s)) for s in sorted(values.dropna().index))
         for key, values in scores.items()
@@ -430,6 +504,7 @@ def _rows(
                 "baseline_config_key": baseline,
                 "n_baseline": result.n_baseline,
                 "paired": result.paired,
+                "n_paired": result.n_paired,
                 "mean": result.mean,
                 "baseline_mean": result.baseline_mean,
                 "difference": result.difference,

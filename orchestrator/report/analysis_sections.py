@@ -18,6 +18,7 @@ from orchestrator.analysis.reference import NO_STD, Reference, comparison_table,
 from orchestrator.analysis.significance import (
     BOOTSTRAP_MIN_SEEDS,
     EXACT_MAX_SEEDS,
+    OTHER_DATA,
     RESAMPLES,
     SIGN_FLIP,
 )
@@ -65,7 +66,18 @@ def significance_display(rows: pd.DataFrame) -> pd.DataFrame:
     with the test that gave it."""
     flips = [
         (SIGN_FLIP if n <= EXACT_MAX_SEEDS else f"{RESAMPLES} random sign flips") if paired else ""
-        for n, paired in zip(rows["n"], rows["paired"], strict=True)
+        for n, paired in zip(_paired_seeds(rows), rows["paired"], strict=True)
+    ]
+    intervals = [
+        f"{name}, {n} shared seeds" if paired and n < max(mine, theirs) else name
+        for name, paired, n, mine, theirs in zip(
+            rows["interval"],
+            rows["paired"],
+            _paired_seeds(rows),
+            rows["n"],
+            rows["n_baseline"],
+            strict=True,
+        )
     ]
     cells = pd.DataFrame(
         {
@@ -73,7 +85,7 @@ def significance_display(rows: pd.DataFrame) -> pd.DataFrame:
             "seeds": rows["seeds"],
             "mean": rows["mean"].map(_fixed),
             "difference": rows["difference"].map(_signed),
-            "95% CI": _labelled(_interval, rows["ci_low"], rows["ci_high"], rows["interval"]),
+            "95% CI": _labelled(_interval, rows["ci_low"], rows["ci_high"], intervals),
             "95% bootstrap CI": _labelled(_interval, rows["bootstrap_low"], rows["bootstrap_high"]),
             "t-test p": _labelled(_p_value, rows["t_p_value"], rows["t_test"]),
             "sign-flip p": _labelled(_p_value, rows["sign_flip_p_value"], flips),
@@ -88,8 +100,14 @@ def significance_display(rows: pd.DataFrame) -> pd.DataFrame:
     if rows["bootstrap_low"].isna().all():
         cells = cells.drop(columns="95% bootstrap CI")
     compared = [c for c in cells.columns if c not in ("rank", "seeds", "mean", "verdict")]
-    cells.loc[rows["is_baseline"].astype(bool), compared] = ""
+    cells.loc[rows["is_baseline"].astype(bool) | (rows["verdict"] == OTHER_DATA), compared] = ""
     return pd.concat([cells[["rank"]], identity(rows), cells.drop(columns="rank")], axis=1)
+
+
+def _paired_seeds(rows: pd.DataFrame) -> pd.Series:
+    """The seeds each paired comparison rests on (tables written before partial pairing: all
+    of the configuration's)."""
+    return rows["n_paired"] if "n_paired" in rows else rows["n"]
 
 
 def _labelled(show: Callable[..., str], *columns: Iterable[Any]) -> list[str]:
@@ -183,11 +201,14 @@ def _significance_text(experiment: Experiment, baseline: Any, table: pd.DataFram
         f"Baseline: cell {cell}, configuration {key[:KEY_CHARS]}: {chosen} "
         f"{describe_selector(baseline)}.",
         "For each headline metric, each configuration's mean over seeds minus the baseline's. "
-        "Where both ran the same seeds the comparison is paired by seed: the 95% CI is the t "
-        "interval of the mean per-seed difference, the p-values are the paired t-test's and "
-        "the exact sign-flip permutation test's (every pattern of signs of the per-seed "
-        "differences), and the verdict uses the sign-flip test. Where the seeds differ, "
-        "Welch's t interval and test. A percentile bootstrap CI is shown beside the t interval "
+        f"Where both ran the same seeds, or share at least {floor} of them, the comparison is "
+        "paired by seed on the seeds both ran: the difference is the mean per-seed difference, "
+        "the 95% CI is its t interval, the p-values are the paired t-test's and the exact "
+        "sign-flip permutation test's (every pattern of signs of the per-seed differences), and "
+        "the verdict uses the sign-flip test. Otherwise (fewer seeds in common), Welch's t "
+        "interval and test. A configuration scored on other data than the baseline (another "
+        "test set, other languages or labels) is not compared on that metric and stays out of "
+        "its family. A percentile bootstrap CI is shown beside the t interval "
         f"from {BOOTSTRAP_MIN_SEEDS} seeds on ({int(first['resamples'])} resamples, generator "
         f"seed {int(first['random_seed'])}); with fewer it can only return the few per-seed "
         "differences there are.",

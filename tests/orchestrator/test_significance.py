@@ -19,12 +19,14 @@ from orchestrator.analysis.significance import (
     BASELINE,
     BOOTSTRAP_MIN_SEEDS,
     NOT_RECORDED,
+    OTHER_DATA,
     benjamini_hochberg,
     compare,
     holm,
     min_seeds,
     paired_t,
     paired_t_power,
+    scored_alike,
     seeds_needed,
     sign_flip_p_value,
     significance_table,
@@ -222,6 +224,98 @@ def test_one_seed_gives_a_difference_but_no_interval() -> None:
     table = significance_table(trials, _configs("ab"), "b")
     assert table["verdict"].tolist() == [too_few_seeds(1), "baseline"]  # test_jaccard: a, b
     assert table["distinguishable"].isna().all()
+
+
+def test_a_baseline_with_more_seeds_is_paired_on_the_seeds_both_ran() -> None:
+    """A baseline run to 8 seeds against a configuration run to 6 of them: the per-seed
+    differences over those 6, their exact sign-flip test and a verdict; the baseline's other 2
+    seeds stay out of the difference."""
+    baseline = pd.Series([0.50, 0.51, 0.49, 0.52, 0.50, 0.48, 0.40, 0.60])
+    gains = np.array([0.01, 0.02, 0.015, 0.01, 0.03, 0.02])
+    scores = baseline[:6] + gains
+    result = compare(scores, baseline)
+    assert result.paired and result.n_paired == 6 and (result.n, result.n_baseline) == (6, 8)
+    assert result.difference == pytest.approx(gains.mean())
+    assert result.mean == pytest.approx(scores.mean())
+    assert result.baseline_mean == pytest.approx(baseline.mean())  # all 8, as configs.parquet
+    assert result.sign_flip_p_value == pytest.approx(2 / 64)  # all 6 positive: the floor
+    assert result.t_p_value == pytest.approx(stats.ttest_rel(scores, baseline[:6]).pvalue)
+    assert result.verdict() == "higher"
+    trials = _trials({"a": list(scores), "base": list(baseline)})
+    rows = significance_table(trials, _configs(["a", "base"]), "base")
+    display = significance_display(rows).set_index("config")
+    assert display.loc["a", "95% CI"].endswith(" (paired t, 6 shared seeds)")
+    assert display.loc["a", "sign-flip p"] == "0.0312 (exact sign-flip)"
+
+
+def test_fewer_shared_seeds_than_a_verdict_needs_are_not_paired() -> None:
+    """Seeds 3-7 against 0-7: 5 in common, too few for the paired exact test to decide, so
+    Welch's test on all seeds, and no verdict from the 5-seed side."""
+    baseline = pd.Series([0.50, 0.51, 0.49, 0.52, 0.50, 0.48, 0.47, 0.53])
+    scores = pd.Series([0.55, 0.56, 0.54, 0.57, 0.58], index=[3, 4, 5, 6, 7])
+    result = compare(scores, baseline)
+    assert not result.paired and result.n_paired == 0
+    assert result.difference == pytest.approx(scores.mean() - baseline.mean())
+    welch = stats.ttest_ind(scores, baseline, equal_var=False)
+    assert result.t_p_value == pytest.approx(welch.pvalue)
+    assert result.verdict(0.0) == too_few_seeds(5)
+
+
+def test_a_configuration_scored_on_other_test_data_is_compared_on_dev_only() -> None:
+    """A zero-shot cell scored on GoEmotions' test through clusters: its dev scores (the
+    training data's dev split) are compared with the baseline's, its test scores are not, and
+    the test family holds only the configurations scored on the baseline's test set."""
+    dev, test = [0.50, 0.51, 0.49, 0.52, 0.50, 0.48], [0.40, 0.41, 0.39, 0.42, 0.40, 0.38]
+    shift = [0.01, 0.02, 0.015, 0.01, 0.03, 0.02]
+    better = {"dev": np.add(dev, shift), "test": np.add(test, shift)}
+    trials = _trials({"a": list(better["test"]), "zero-shot": [0.2] * 6, "base": test}).assign(
+        best_dev_jaccard=[*better["dev"], *better["dev"], *dev]
+    )
+    configs = _configs(["a", "zero-shot", "base"]).assign(
+        **{
+            "cfg.data.root": "/data/semeval",
+            "cfg.transfer.eval_data.root": [None, "/data/goemotions", None],
+            "cfg.transfer.eval_clusters": [None, "/data/goemotions/ekman.json", None],
+        }
+    )
+    table = significance_table(trials, configs, "base").set_index(["metric", "config_key"])
+    assert table.loc[("test_jaccard", "zero-shot"), "verdict"] == OTHER_DATA
+    assert np.isnan(table.loc[("test_jaccard", "zero-shot"), "difference"])
+    assert table.loc[("test_jaccard", "a"), "family_size"] == 1
+    assert table.loc[("test_jaccard", "a"), "holm_p_value"] == pytest.approx(2 / 64)
+    # on dev both are in the family: Holm doubles the smallest p-value
+    assert table.loc[("best_dev_jaccard", "zero-shot"), "family_size"] == 2
+    assert table.loc[("best_dev_jaccard", "zero-shot"), "holm_p_value"] == pytest.approx(4 / 64)
+    assert table.loc[("best_dev_jaccard", "zero-shot"), "difference"] == pytest.approx(
+        np.mean(shift)
+    )
+    rows = table.loc["test_jaccard"].reset_index()
+    shown = significance_display(rows).set_index("cell")
+    assert shown.loc["zero-shot", "verdict"] == OTHER_DATA
+    assert shown.loc["zero-shot", "difference"] == "" and shown.loc["zero-shot", "Holm p"] == ""
+    summary = summary_significance(
+        configs.assign(
+            seeds="0,1,2,3,4,5", test_jaccard_mean=[0.6, 0.2, 0.5], test_jaccard_count=6
+        ),
+        "base",
+    ).set_index("config_key")
+    assert summary.loc["zero-shot", "verdict"] == OTHER_DATA
+    assert summary.loc["a", "verdict"] == NOT_RECORDED
+
+
+def test_preprocessing_does_not_change_what_is_scored() -> None:
+    """Cleaning the text differently scores the same examples and labels; another test folder
+    or another test split does not."""
+    configs = _configs(["base", "cleaned", "other", "split"]).assign(
+        **{
+            "cfg.transfer.eval_data.root": ["/go", "/go", "/elsewhere", "/go"],
+            "cfg.transfer.eval_data.preprocess.reddit": [False, True, False, False],
+            "cfg.data.test_splits": ["test"] * 3 + ["train,dev"],
+        }
+    )
+    assert scored_alike(configs, "base", "test_jaccard") == {"base", "cleaned"}
+    assert scored_alike(configs, "base", "best_dev_jaccard") == {"base", "cleaned", "other",
+                                                                  "split"}  # fmt: skip
 
 
 def _trials(scores: dict[str, list[float]]) -> pd.DataFrame:
