@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
@@ -272,7 +273,6 @@ def test_aggregate_rebuilds_identical_tables(finished, tmp_path: Path, capsys) -
     rebuilt, original = _tables(copy), _tables(experiment)
     for name in TABLES:
         pd.testing.assert_frame_equal(rebuilt[name], original[name])
-    duckdb = pytest.importorskip("duckdb")
     count = duckdb.sql(f"select count(*) from '{copy / 'trials.parquet'}'").fetchone()
     assert count == (len(original["trials"]),)
 
