@@ -3,7 +3,8 @@
 Each table sits between ``<!-- results-table: FOLDER -->`` and ``<!-- /results-table -->``,
 FOLDER a results folder of this repository. Every row's scores must be, to the one decimal
 shown, the mean ± std (percent) of one configuration of FOLDER/configs.parquet, each row a
-different one, and the bold score of a column its best. So a table cannot drift from the tables
+different one, its seeds column (when there is one) that configuration's seed count, and the
+bold score of a column its best. So a table cannot drift from the tables
 it quotes, and swapping in a new study means changing the folder and the rows together."""
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ def test_the_results_table_quotes_its_folder(page: Path) -> None:
                 f"{folder}/configs.parquet, not one: its numbers are not that study's"
             )
             matched.append(same["config_key"].iloc[0])
+            if "seeds" in header:
+                shown = row[header.index("seeds")]
+                assert shown == str(int(same["n_seeds"].iloc[0])), (
+                    f"{page.name}: row {row[0]!r} says {shown} seeds, {folder} has "
+                    f"{int(same['n_seeds'].iloc[0])}"
+                )
         assert len(set(matched)) == len(matched), f"{page.name}: two rows quote one configuration"
         for i in columns:
             means = [float(scores[i]["mean"]) for scores in parsed]
