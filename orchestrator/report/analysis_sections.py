@@ -64,16 +64,17 @@ def significance_sections(experiment: Experiment) -> list[ReportSection]:
 def significance_display(rows: pd.DataFrame) -> pd.DataFrame:
     """One metric's rows of the significance table (ranked) as display strings, each p-value
     with the test that gave it."""
+    paired_seeds = _paired_seeds(rows)
     flips = [
         (SIGN_FLIP if n <= EXACT_MAX_SEEDS else f"{RESAMPLES} random sign flips") if paired else ""
-        for n, paired in zip(_paired_seeds(rows), rows["paired"], strict=True)
+        for n, paired in zip(paired_seeds, rows["paired"], strict=True)
     ]
     intervals = [
         f"{name}, {n} shared seeds" if paired and n < max(mine, theirs) else name
         for name, paired, n, mine, theirs in zip(
             rows["interval"],
             rows["paired"],
-            _paired_seeds(rows),
+            paired_seeds,
             rows["n"],
             rows["n_baseline"],
             strict=True,
